@@ -1,0 +1,1 @@
+"""Partition functions, spectra and metrics computed from models (exact enumeration for now)."""

@@ -1,0 +1,1 @@
+"""The ``rbm-explorer`` command line."""

@@ -1,0 +1,207 @@
+"""``rbm-explorer``: inspect models, sample them headless, and serve the app.
+
+User mistakes (bad paths, corrupt files, out-of-range options) print one line ``rbm-explorer: error: ...``
+and exit with status 2; there is no traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+class UserError(Exception):
+    """A mistake in the command line or its inputs; printed as one line."""
+
+
+def resolve_model_path(name: str) -> Path:
+    """A path to a model file, or the name of a bundled model."""
+    path = Path(name)
+    if path.exists():
+        return path
+    from rbm_explorer.resources import bundled_model
+
+    try:
+        return bundled_model(name)
+    except FileNotFoundError as exc:
+        raise UserError(f"{name}: no such file, and {exc}") from None
+
+
+def open_model(name: str):
+    from rbm_explorer.io import load_model
+
+    return load_model(resolve_model_path(name))
+
+
+# --- info ----------------------------------------------------------------------------------------------------
+def cmd_info(args) -> int:
+    model = open_model(args.model)
+    rbm, meta = model.rbm, model.metadata
+    if args.json:
+        print(json.dumps({"summary": repr(rbm), "metadata": meta}, indent=2))
+        return 0
+    print(f"{resolve_model_path(args.model)}")
+    print(f"  {rbm!r}")
+    if rbm.visible.kind == "potts":
+        print(f"  Potts states q = {rbm.visible.q}")
+    w = rbm.weight_matrix
+    print(f"  weights: shape {rbm.weights.shape}, mean {w.mean():.4g}, std {w.std():.4g}, max |w| {np.abs(w).max():.4g}")
+    for key, value in meta.items():
+        if key in ("format", "format_version", "visible_kind", "hidden_kind", "q"):
+            continue
+        text = json.dumps(value)
+        print(f"  {key}: {text if len(text) < 200 else text[:197] + '...'}")
+    if model.extra_arrays:
+        print("  extra arrays: " + ", ".join(f"{k} {v.shape}" for k, v in model.extra_arrays.items()))
+    return 0
+
+
+# --- sample --------------------------------------------------------------------------------------------------
+def parse_clamp(text: str) -> tuple[int, float]:
+    try:
+        unit, value = text.split("=")
+        return int(unit), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--clamp takes UNIT=VALUE, e.g. 0=-1; got {text!r}") from None
+
+
+def load_init(path: str, n_visible: int) -> np.ndarray:
+    """Initial visible states from a ``.npy`` file or an ``.npz`` with an entry ``v`` or ``data``."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"--init {path}: no such file")
+    try:
+        loaded = np.load(p, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                key = next((k for k in ("v", "data") if k in loaded.files), None)
+                if key is None:
+                    raise UserError(f"--init {path}: the .npz needs an array named 'v' or 'data'")
+                data = loaded[key]
+        else:
+            data = loaded
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"--init {path}: cannot read ({type(exc).__name__}: {exc})") from None
+    data = np.asarray(data)
+    if data.ndim > 2:
+        data = data.reshape(data.shape[0], -1)
+    if data.ndim != 2 or data.shape[1] != n_visible:
+        raise UserError(f"--init {path}: expected rows of {n_visible} visible units, got shape {data.shape}")
+    return data
+
+
+def cmd_sample(args) -> int:
+    from tqdm import tqdm
+
+    from rbm_explorer.io.atomic import atomic_write
+    from rbm_explorer.sampling import GibbsEngine
+
+    if args.chains < 1 or args.steps < 0:
+        raise UserError("--chains must be >= 1 and --steps >= 0")
+    if not (np.isfinite(args.beta) and args.beta > 0):
+        raise UserError(f"--beta must be a positive number, got {args.beta}")
+    model = open_model(args.model)
+    rbm = model.rbm
+    init = load_init(args.init, rbm.n_visible) if args.init else None
+    try:
+        engine = GibbsEngine(rbm, args.chains, seed=args.seed, beta=args.beta, init_v=init)
+        for unit, value in args.clamp:
+            engine.clamp("h", [unit], [value])
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    chunk = max(1, min(100, args.steps // 100 or 1))
+    with tqdm(total=args.steps, desc="gibbs sweeps", unit="sweep", file=sys.stderr, disable=args.quiet) as bar:
+        done = 0
+        while done < args.steps:
+            n = min(chunk, args.steps - done)
+            engine.step(n)
+            done += n
+            bar.update(n)
+    v, h = engine.visible_states(), engine.hidden_states()
+    out = Path(args.out)
+    with atomic_write(out) as handle:
+        np.savez_compressed(handle, v=v, h=h)
+    if not args.quiet:
+        summary = f"wrote {out}: v {v.shape}, h {h.shape}"
+        if rbm.visible.kind == "spin":
+            summary += f", mean magnetization {v.mean():+.3f}"
+        print(summary, file=sys.stderr)
+    return 0
+
+
+# --- serve ---------------------------------------------------------------------------------------------------
+def cmd_serve(args) -> int:
+    from rbm_explorer.resources import apps_dir
+
+    apps = sorted(str(p) for p in apps_dir().glob("*.py") if not p.name.startswith("_"))
+    if not apps:
+        raise UserError(f"no app scripts found in {apps_dir()}")
+    command = [sys.executable, "-m", "panel", "serve", *apps, "--port", str(args.port), "--address", args.address]
+    command += ["--index", Path(apps[0]).stem]
+    if args.show:
+        command.append("--show")
+    for origin in args.allow_websocket_origin:
+        command += ["--allow-websocket-origin", origin]
+    print("serving: " + " ".join(command), file=sys.stderr)
+    try:
+        return subprocess.call(command, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 0
+
+
+# --- entry ---------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rbm-explorer", description="Explore Restricted Boltzmann Machines.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="describe a model file")
+    info.add_argument("model", help="path to a .npz model, or the name of a bundled model")
+    info.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    info.set_defaults(func=cmd_info)
+
+    sample = sub.add_parser("sample", help="run Gibbs chains and save the final states")
+    sample.add_argument("model", help="path to a .npz model, or the name of a bundled model")
+    sample.add_argument("--chains", type=int, default=16)
+    sample.add_argument("--steps", type=int, default=100)
+    sample.add_argument("--clamp", type=parse_clamp, action="append", default=[], metavar="UNIT=VALUE",
+                        help="fix hidden unit UNIT to VALUE (0/1 binary, -1/+1 spin); may repeat")
+    sample.add_argument("--beta", type=float, default=1.0, help="inverse temperature of sampling")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--init", help="start from visible states in a .npy/.npz file (default: uniform noise)")
+    sample.add_argument("--out", required=True, help="output .npz with arrays v (chains x N) and h (chains x M)")
+    sample.add_argument("--quiet", action="store_true", help="no progress bar")
+    sample.set_defaults(func=cmd_sample)
+
+    serve = sub.add_parser("serve", help="serve the Panel app")
+    serve.add_argument("--port", type=int, default=5006)
+    serve.add_argument("--address", default="localhost")
+    serve.add_argument("--show", action="store_true", help="open a browser")
+    serve.add_argument("--allow-websocket-origin", action="append", default=[])
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, ValueError, FileNotFoundError, OSError) as exc:
+        if args.debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"rbm-explorer: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

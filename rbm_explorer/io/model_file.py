@@ -1,0 +1,211 @@
+"""The public model file format: an ``.npz`` archive with float arrays and a JSON ``metadata`` entry.
+
+Required arrays: ``weights`` (N x M, or N x q x M for Potts visibles), ``visible_fields`` (N, or N x q),
+``hidden_fields`` (M). With a label unit: ``label_weights`` (D x M) and ``label_fields`` (D). Any float dtype.
+``metadata`` is a 0-d string array holding a JSON object with ``format = "rbm_explorer.model"``,
+``format_version = 1``, ``visible_kind``, ``hidden_kind`` and, for Potts, ``q``; everything else
+(``image_shape``, dataset, constraints, history, provenance, metrics) is optional and kept as is.
+Files are read with ``allow_pickle=False`` and validated; every problem raises ``ModelFileError``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rbm_explorer.io.atomic import atomic_write
+from rbm_explorer.layers import Label, layer_class
+from rbm_explorer.rbm import RBM
+
+FORMAT = "rbm_explorer.model"
+FORMAT_VERSION = 1
+DEFAULT_MAX_BYTES = 2 << 30
+VISIBLE_KINDS = ("binary", "spin", "potts")
+HIDDEN_KINDS = ("binary", "spin", "gaussian")
+REQUIRED_ARRAYS = ("weights", "visible_fields", "hidden_fields")
+LABEL_ARRAYS = ("label_weights", "label_fields")
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, unreadable or invalid; the message names the file and the problem."""
+
+
+@dataclass
+class ModelFile:
+    """An RBM with its metadata (a JSON-compatible dict) and any extra arrays stored beside it."""
+
+    rbm: RBM
+    metadata: dict = field(default_factory=dict)
+    extra_arrays: dict = field(default_factory=dict)
+
+    @property
+    def image_shape(self) -> tuple | None:
+        shape = self.metadata.get("image_shape")
+        return tuple(shape) if shape else None
+
+
+def _fail(path, problem: str):
+    raise ModelFileError(f"{path}: {problem}")
+
+
+def _check_metadata(path, meta) -> dict:
+    if not isinstance(meta, dict):
+        _fail(path, "metadata must be a JSON object")
+    if meta.get("format") != FORMAT:
+        _fail(path, f"metadata 'format' must be {FORMAT!r}, got {meta.get('format')!r}")
+    if meta.get("format_version") != FORMAT_VERSION:
+        _fail(path, f"unsupported format_version {meta.get('format_version')!r} (this reader knows {FORMAT_VERSION})")
+    for key, allowed in (("visible_kind", VISIBLE_KINDS), ("hidden_kind", HIDDEN_KINDS)):
+        if key not in meta:
+            _fail(path, f"metadata is missing the required key {key!r}")
+        if meta[key] not in allowed:
+            _fail(path, f"unknown {key} {meta[key]!r}; expected one of {', '.join(allowed)}")
+    if meta["visible_kind"] == "potts":
+        q = meta.get("q")
+        if not isinstance(q, int) or isinstance(q, bool) or q < 2:
+            _fail(path, f"potts models need an integer metadata key 'q' >= 2, got {q!r}")
+    return meta
+
+
+def _float_array(path, name, arr) -> np.ndarray:
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        _fail(path, f"array {name!r} has dtype {arr.dtype}; a float array is required")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        kind = "NaN" if np.isnan(arr).any() else "Inf"
+        _fail(path, f"array {name!r} contains {kind} ({int(bad.sum())} non-finite entries)")
+    return arr
+
+
+def load_model(path, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
+    """Read and validate a model file. Raises ``ModelFileError`` naming the problem."""
+    path = Path(path)
+    if not path.is_file():
+        _fail(path, "no such file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        _fail(path, f"file is {size} bytes, over the limit of {max_bytes} bytes")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        _fail(path, f"not a readable .npz archive ({exc})")
+    if unpacked > max_bytes:
+        _fail(path, f"archive unpacks to {unpacked} bytes, over the limit of {max_bytes} bytes")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except ValueError as exc:
+        _fail(path, f"archive holds object arrays, which are not allowed ({exc})")
+    except Exception as exc:  # corrupt members, bad headers
+        _fail(path, f"cannot read the archive ({type(exc).__name__}: {exc})")
+
+    if "metadata" not in arrays:
+        _fail(path, "missing the required entry 'metadata'")
+    raw = arrays.pop("metadata")
+    if raw.shape != () or raw.dtype.kind not in "US":
+        _fail(path, f"'metadata' must be a 0-d string array holding JSON, got dtype {raw.dtype} shape {raw.shape}")
+    try:
+        meta = json.loads(raw.item() if raw.dtype.kind == "U" else raw.item().decode())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _fail(path, f"'metadata' is not valid JSON ({exc})")
+    meta = _check_metadata(path, meta)
+
+    for name in REQUIRED_ARRAYS:
+        if name not in arrays:
+            _fail(path, f"missing the required array {name!r}")
+    params = {name: _float_array(path, name, arrays.pop(name)) for name in REQUIRED_ARRAYS}
+    has_label = any(name in arrays for name in LABEL_ARRAYS)
+    if has_label:
+        for name in LABEL_ARRAYS:
+            if name not in arrays:
+                _fail(path, f"a label unit needs both 'label_weights' and 'label_fields'; {name!r} is missing")
+            params[name] = _float_array(path, name, arrays.pop(name))
+
+    w, g, theta = params["weights"], params["visible_fields"], params["hidden_fields"]
+    potts = meta["visible_kind"] == "potts"
+    if theta.ndim != 1:
+        _fail(path, f"'hidden_fields' must be 1-d, got shape {theta.shape}")
+    n_hidden = theta.shape[0]
+    if potts:
+        q = meta["q"]
+        if g.ndim != 2 or g.shape[1] != q:
+            _fail(path, f"'visible_fields' must be N x q = N x {q} for potts visibles, got shape {g.shape}")
+        expected = (g.shape[0], q, n_hidden)
+    else:
+        if g.ndim != 1:
+            _fail(path, f"'visible_fields' must be 1-d, got shape {g.shape}")
+        expected = (g.shape[0], n_hidden)
+    if w.shape != expected:
+        _fail(path, f"'weights' must have shape {expected} to match the fields, got {w.shape}")
+
+    visible = layer_class(meta["visible_kind"])(g)
+    hidden = layer_class(meta["hidden_kind"])(theta)
+    label = label_weights = None
+    if has_label:
+        c, d = params["label_fields"], params["label_weights"]
+        if c.ndim != 1 or d.shape != (c.shape[0], n_hidden) or c.shape[0] < 2:
+            _fail(path, f"'label_weights' must be D x {n_hidden} and 'label_fields' D (D >= 2), got {d.shape}, {c.shape}")
+        label, label_weights = Label(c), d
+    shape = meta.get("image_shape")
+    if shape is not None:
+        if not (isinstance(shape, list) and all(isinstance(s, int) and s > 0 for s in shape)):
+            _fail(path, f"'image_shape' must be a list of positive integers, got {shape!r}")
+        if int(np.prod(shape)) != visible.n_units:
+            _fail(path, f"'image_shape' {shape} does not hold {visible.n_units} visible units")
+    rbm = RBM(visible, hidden, w, label=label, label_weights=label_weights)
+    return ModelFile(rbm, meta, arrays)
+
+
+def model_metadata(rbm: RBM, **extra) -> dict:
+    """The required metadata of ``rbm`` merged with ``extra`` keys."""
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "visible_kind": rbm.visible.kind,
+        "hidden_kind": rbm.hidden.kind,
+    }
+    if rbm.visible.kind == "potts":
+        meta["q"] = rbm.visible.q
+    meta.update(extra)
+    return meta
+
+
+def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict | None = None,
+               compress: bool = True) -> Path:
+    """Write ``rbm`` atomically in the public format; ``metadata`` adds optional keys (JSON-serialisable).
+
+    A ``saved_at`` timestamp and the package version are added to ``provenance`` unless present.
+    """
+    from rbm_explorer import __version__
+
+    if rbm.visible.kind not in VISIBLE_KINDS or rbm.hidden.kind not in HIDDEN_KINDS:
+        raise ModelFileError(f"the file format has no place for {rbm.visible.kind}/{rbm.hidden.kind} RBMs")
+    meta = model_metadata(rbm, **(metadata or {}))
+    provenance = dict(meta.get("provenance") or {})
+    provenance.setdefault("package_version", __version__)
+    provenance.setdefault("saved_at", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    meta["provenance"] = provenance
+    arrays = {
+        "weights": rbm.weights,
+        "visible_fields": rbm.visible.fields,
+        "hidden_fields": rbm.hidden.fields,
+        "metadata": np.array(json.dumps(meta)),
+    }
+    if rbm.label is not None:
+        arrays["label_weights"] = rbm.label_weights
+        arrays["label_fields"] = rbm.label.feature_fields
+    for name, arr in (extra_arrays or {}).items():
+        if name in arrays:
+            raise ModelFileError(f"extra array {name!r} clashes with a format entry")
+        arrays[name] = np.asarray(arr)
+    path = Path(path)
+    with atomic_write(path) as handle:
+        (np.savez_compressed if compress else np.savez)(handle, **arrays)
+    return path

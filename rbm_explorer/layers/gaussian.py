@@ -1,0 +1,31 @@
+"""Unit-variance Gaussian units: E(x) = x^2/2 - theta x, so x | I ~ N(theta + I, 1/beta) and
+Gamma(I) = (theta + I)^2 / 2 + log(2 pi) / 2 (the analytic model of seed 000, Eqs. 31-34)."""
+
+import numpy as np
+
+from rbm_explorer.layers.base import Layer, register_layer
+
+
+@register_layer
+class Gaussian(Layer):
+    kind = "gaussian"
+    discrete = False
+
+    def energy(self, x):
+        x = self.features(x)
+        return 0.5 * (x * x).sum(axis=1) - x @ self.fields
+
+    def cgf(self, inputs):
+        x = np.asarray(inputs, np.float64) + self.fields
+        return 0.5 * (x * x).sum(axis=1) + 0.5 * np.log(2 * np.pi) * self.n_units
+
+    def mean_from_inputs(self, inputs, beta=1.0):
+        return np.asarray(inputs, np.float64) + self.fields
+
+    def sample_from_inputs(self, inputs, beta, states, out):
+        from rbm_explorer._kernels import sample_gaussian_into
+
+        sample_gaussian_into(inputs, self.fields.astype(np.float32), np.float32(beta), states, out)
+
+    def random_features(self, n, rng):
+        return rng.standard_normal((n, self.n_units)).astype(np.float32)

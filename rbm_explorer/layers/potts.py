@@ -1,0 +1,87 @@
+"""Potts units with q states, one-hot coded: p(x_i = a | I) = softmax_a(g_ia + I_ia) (PAPERS.md section 0).
+
+Natural states are integers 0..q-1 (batch x n_units); features are the flattened one-hot rows
+(batch x n_units*q), matching weights of shape N x q x M flattened to (N*q) x M.
+"""
+
+import numpy as np
+from scipy.special import logsumexp, softmax
+
+from rbm_explorer.layers.base import Layer, register_layer
+
+
+@register_layer
+class Potts(Layer):
+    kind = "potts"
+
+    def __init__(self, fields, q: int | None = None):
+        fields = np.asarray(fields, dtype=np.float64)
+        if fields.ndim != 2:
+            raise ValueError(f"potts fields must be N x q, got shape {fields.shape}")
+        if q is not None and fields.shape[1] != q:
+            raise ValueError(f"potts fields have {fields.shape[1]} states per unit but q = {q}")
+        if fields.shape[1] < 2:
+            raise ValueError("potts units need q >= 2 states")
+        self.fields = fields
+
+    @property
+    def q(self) -> int:
+        return self.fields.shape[1]
+
+    def options(self):
+        return {"q": self.q}
+
+    def features(self, x):
+        return self.encode_units(np.asarray(x).reshape(-1, self.n_units))
+
+    def encode_units(self, values):
+        x = np.asarray(values)
+        if not np.issubdtype(x.dtype, np.integer):
+            if np.any(x != np.round(x)):
+                raise ValueError("potts states must be integers")
+            x = x.astype(np.intp)
+        if x.size and (x.min() < 0 or x.max() >= self.q):
+            raise ValueError(f"potts states must lie in 0..{self.q - 1}")
+        onehot = np.zeros(x.shape + (self.q,))
+        np.put_along_axis(onehot, x[..., None], 1.0, axis=-1)
+        return onehot.reshape(x.shape[0], -1)
+
+    def natural_from_features(self, f):
+        return np.asarray(f).reshape(-1, self.n_units, self.q).argmax(axis=2)
+
+    def feature_columns(self, units):
+        units = np.asarray(units, dtype=np.intp)
+        return (units[:, None] * self.q + np.arange(self.q)[None, :]).reshape(-1)
+
+    def check_values(self, values):
+        values = np.asarray(values)
+        if np.any(values != np.round(values)) or np.any(values < 0) or np.any(values >= self.q):
+            raise ValueError(f"potts units take integer values 0..{self.q - 1}, got {np.unique(values).tolist()}")
+        return values.astype(np.intp)
+
+    def _local(self, inputs):
+        return np.asarray(inputs, np.float64).reshape(-1, self.n_units, self.q) + self.fields
+
+    def cgf(self, inputs):
+        return logsumexp(self._local(inputs), axis=2).sum(axis=1)
+
+    def mean_from_inputs(self, inputs, beta=1.0):
+        return softmax(beta * self._local(inputs), axis=2).reshape(-1, self.n_features)
+
+    def sample_from_inputs(self, inputs, beta, states, out):
+        from rbm_explorer._kernels import sample_categorical_into
+
+        shape = (inputs.shape[0], self.n_units, self.q)
+        fields32 = getattr(self, "_fields32", None)
+        if fields32 is None:
+            fields32 = self._fields32 = self.fields.astype(np.float32)
+        sample_categorical_into(inputs.reshape(shape), fields32, np.float32(beta), states, out.reshape(shape))
+
+    def random_features(self, n, rng):
+        return self.features(rng.integers(0, self.q, size=(n, self.n_units))).astype(np.float32)
+
+    def all_states(self):
+        if self.q**self.n_units > 2**22:
+            raise ValueError(f"cannot enumerate {self.q}**{self.n_units} states")
+        grids = np.indices((self.q,) * self.n_units).reshape(self.n_units, -1).T
+        return grids.astype(np.intp)
