@@ -26,7 +26,8 @@ class Snapshot:
 
     ``v``, ``h`` are natural states (chains x units); ``label`` is (chains,) or None. Traces have one row
     per recorded step: ``trace_steps`` (T,), ``energy`` and ``free_energy`` (T x chains),
-    ``watched_inputs`` (T x chains x len(watched_units)) - the inputs I_mu(v) of the watched hidden units.
+    ``watched_inputs`` (T x chains x len(watched_units)) - the inputs I_mu(v) of the watched hidden units,
+    ``visible_mean`` (T x chains) - the mean visible feature (the magnetization for spins).
     """
 
     steps: int
@@ -39,6 +40,7 @@ class Snapshot:
     free_energy: np.ndarray
     watched_units: tuple
     watched_inputs: np.ndarray
+    visible_mean: np.ndarray
     steps_per_second: float
     running: bool
     error: str | None = None
@@ -52,6 +54,7 @@ class _Traces:
         self.energy = collections.deque(maxlen=length)
         self.free_energy = collections.deque(maxlen=length)
         self.inputs = collections.deque(maxlen=length)
+        self.visible_mean = collections.deque(maxlen=length)
         self.n_chains, self.n_watched = n_chains, n_watched
 
     def record(self, engine: GibbsEngine, watched: tuple) -> None:
@@ -71,17 +74,19 @@ class _Traces:
         self.energy.append(energy.astype(np.float32))
         self.free_energy.append(free.astype(np.float32))
         self.inputs.append(inputs[:, list(watched)].astype(np.float32))
+        self.visible_mean.append(st.v.mean(axis=1))
 
     def arrays(self):
         n = len(self.steps)
         if n == 0:
             empty = np.empty((0, self.n_chains), np.float32)
-            return np.empty(0, np.int64), empty, empty, np.empty((0, self.n_chains, self.n_watched), np.float32)
+            return np.empty(0, np.int64), empty, empty, np.empty((0, self.n_chains, self.n_watched), np.float32), empty
         return (
             np.array(self.steps, np.int64),
             np.stack(self.energy),
             np.stack(self.free_energy),
             np.stack(self.inputs),
+            np.stack(self.visible_mean),
         )
 
 
@@ -261,10 +266,10 @@ class SamplerWorker:
     def _make_snapshot(self) -> Snapshot:
         eng = self.engine
         if self._traces is not None:
-            steps, energy, free, inputs = self._traces.arrays()
+            steps, energy, free, inputs, vmean = self._traces.arrays()
         else:
             steps = np.empty(0, np.int64)
-            energy = free = np.empty((0, eng.n_chains), np.float32)
+            energy = free = vmean = np.empty((0, eng.n_chains), np.float32)
             inputs = np.empty((0, eng.n_chains, len(self.watched_units)), np.float32)
         return Snapshot(
             steps=eng.state.steps,
@@ -277,6 +282,7 @@ class SamplerWorker:
             free_energy=free,
             watched_units=self.watched_units,
             watched_inputs=inputs,
+            visible_mean=vmean,
             steps_per_second=self._rate,
             running=self.running,
             error=self._error,

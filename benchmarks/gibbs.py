@@ -1,0 +1,378 @@
+"""Gibbs sampling throughput of ``GibbsEngine`` against its BLAS ceiling and other libraries.
+
+What: chain-sweeps per second (chains x sweeps / second, one sweep = v -> h -> v) of a binary-binary RBM for
+a few (N visible, M hidden, chains) shapes, measured in the same run for
+
+* ``ours``      -- ``rbm_explorer.sampling.GibbsEngine.step``;
+* ``gemm_only`` -- just the two float32 products of a sweep into preallocated outputs: the ceiling;
+* ``numpy``     -- plain numpy float32 block Gibbs (sigmoid as 1 / (1 + exp(-x)), ``Generator.random``);
+* ``torch``     -- torch float32 with ``sigmoid`` + ``bernoulli`` under ``no_grad``, as many threads as
+  numpy's BLAS (null when torch is missing);
+* ``sklearn``   -- ``BernoulliRBM.gibbs`` with float32 parameters, chained on its own (boolean) output
+  (null when scikit-learn is missing).
+
+Why: the engine's design bet is that a sweep is two BLAS products plus cheap serial sampling kernels, so
+``ours`` should stay close to ``gemm_only`` and beat the straightforward implementations.
+
+How: the machine is noisy, so every method runs in time blocks interleaved in a rotating order, ``repeats``
+times per shape, and the median block throughput is reported. Each method is warmed up (numba compile,
+first-call allocations) and its block length calibrated before timing. No thread settings are touched
+except torch's pool, matched to numpy's BLAS thread count.
+
+Usage: ``python benchmarks/gibbs.py [--quick] [--repeats R]``. The last stdout line is one JSON object
+``{"rows": [...], ...}``; a table goes to stderr as rows finish. A full run (no ``--quick``) also saves
+``benchmarks/results/gibbs-<UTC timestamp>.json`` and rewrites the marked table in ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+# Benchmark this checkout, not whichever rbm_explorer happens to be installed.
+sys.path.insert(0, str(BENCH_DIR.parent))
+
+import numba  # noqa: E402
+from threadpoolctl import threadpool_info  # noqa: E402
+
+from rbm_explorer.layers import Binary  # noqa: E402
+from rbm_explorer.rbm import RBM  # noqa: E402
+from rbm_explorer.sampling import GibbsEngine  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - depends on the environment
+    torch = None
+
+try:
+    import sklearn
+    from sklearn.neural_network import BernoulliRBM
+except ImportError:  # pragma: no cover - depends on the environment
+    sklearn = None
+
+SHAPES = [(784, 400, 64), (784, 400, 1024), (4096, 1000, 256)]
+METHODS = ["ours", "gemm_only", "numpy", "torch", "sklearn"]
+RATIO_BASES = ["gemm_only", "numpy", "torch", "sklearn"]
+WEIGHT_SCALE = 0.05  # std of the weights; inputs of a few units, so the units are far from saturated
+FIELD_SCALE = 0.1  # std of the visible and hidden fields
+README_START = "<!-- gibbs-table:start -->"
+README_END = "<!-- gibbs-table:end -->"
+
+
+# --- model -------------------------------------------------------------------------------------------------
+def make_parameters(n_visible: int, n_hidden: int, seed: int = 0):
+    """Random weights W (N x M) and fields g (N,), theta (M,), all float64."""
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(0.0, WEIGHT_SCALE, (n_visible, n_hidden))
+    g = rng.normal(0.0, FIELD_SCALE, n_visible)
+    theta = rng.normal(0.0, FIELD_SCALE, n_hidden)
+    return weights, g, theta
+
+
+def random_binary(shape, seed: int = 1) -> np.ndarray:
+    """A float32 array of fair coin flips in {0, 1}."""
+    return (np.random.default_rng(seed).random(shape) < 0.5).astype(np.float32)
+
+
+# --- runners: each is a function ``run(n_steps)`` doing n_steps full sweeps of all chains ------------------
+def ours_runner(weights, g, theta, n_chains):
+    engine = GibbsEngine(RBM(Binary(g), Binary(theta), weights), n_chains, seed=0)
+    return engine.step
+
+
+def gemm_only_runner(weights, g, theta, n_chains):
+    w32 = np.ascontiguousarray(weights, dtype=np.float32)
+    v = random_binary((n_chains, w32.shape[0]))
+    h = random_binary((n_chains, w32.shape[1]))
+    inputs_h = np.empty_like(h)
+    inputs_v = np.empty_like(v)
+
+    def run(n_steps):
+        for _ in range(n_steps):
+            np.matmul(v, w32, out=inputs_h)
+            np.matmul(h, w32.T, out=inputs_v)
+
+    return run
+
+
+def _numpy_sample_into(state, inputs, fields, uniforms, rng):
+    """state = (u < sigmoid(inputs + fields)) as float32; ``inputs`` is overwritten with the probabilities."""
+    inputs += fields
+    np.negative(inputs, out=inputs)
+    np.exp(inputs, out=inputs)
+    inputs += np.float32(1.0)
+    np.reciprocal(inputs, out=inputs)
+    rng.random(dtype=np.float32, out=uniforms)
+    np.less(uniforms, inputs, out=state)
+
+
+def numpy_runner(weights, g, theta, n_chains):
+    w32 = np.ascontiguousarray(weights, dtype=np.float32)
+    g32, theta32 = g.astype(np.float32), theta.astype(np.float32)
+    rng = np.random.default_rng(0)
+    v = random_binary((n_chains, w32.shape[0]))
+    h = np.empty((n_chains, w32.shape[1]), np.float32)
+    inputs_h, uniforms_h = np.empty_like(h), np.empty_like(h)
+    inputs_v, uniforms_v = np.empty_like(v), np.empty_like(v)
+
+    def run(n_steps):
+        for _ in range(n_steps):
+            np.matmul(v, w32, out=inputs_h)
+            _numpy_sample_into(h, inputs_h, theta32, uniforms_h, rng)
+            np.matmul(h, w32.T, out=inputs_v)
+            _numpy_sample_into(v, inputs_v, g32, uniforms_v, rng)
+
+    return run
+
+
+def torch_runner(weights, g, theta, n_chains):
+    w = torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float32))
+    g32, theta32 = torch.from_numpy(g.astype(np.float32)), torch.from_numpy(theta.astype(np.float32))
+    generator = torch.Generator().manual_seed(0)
+    v = torch.from_numpy(random_binary((n_chains, w.shape[0])))
+    h = torch.empty((n_chains, w.shape[1]), dtype=torch.float32)
+    inputs_h, inputs_v = torch.empty_like(h), torch.empty_like(v)
+
+    def run(n_steps):
+        with torch.no_grad():
+            for _ in range(n_steps):
+                torch.matmul(v, w, out=inputs_h)
+                inputs_h.add_(theta32).sigmoid_()
+                torch.bernoulli(inputs_h, generator=generator, out=h)
+                torch.matmul(h, w.T, out=inputs_v)
+                inputs_v.add_(g32).sigmoid_()
+                torch.bernoulli(inputs_v, generator=generator, out=v)
+
+    return run
+
+
+def sklearn_runner(weights, g, theta, n_chains):
+    """``BernoulliRBM.gibbs`` on float32 parameters, fed back its own output (a boolean array)."""
+    model = BernoulliRBM(n_components=weights.shape[1], random_state=0)
+    model.components_ = np.ascontiguousarray(weights.T, dtype=np.float32)
+    model.intercept_hidden_ = theta.astype(np.float32)
+    model.intercept_visible_ = g.astype(np.float32)
+    model.random_state_ = np.random.RandomState(0)
+    state = [random_binary((n_chains, weights.shape[0]))]
+
+    def run(n_steps):
+        v = state[0]
+        for _ in range(n_steps):
+            v = model.gibbs(v)
+        state[0] = v
+
+    return run
+
+
+def make_runners(weights, g, theta, n_chains) -> dict:
+    """Runner of each available method (missing libraries are left out)."""
+    factories = {
+        "ours": ours_runner,
+        "gemm_only": gemm_only_runner,
+        "numpy": numpy_runner,
+        "torch": torch_runner if torch is not None else None,
+        "sklearn": sklearn_runner if sklearn is not None else None,
+    }
+    return {name: make(weights, g, theta, n_chains) for name, make in factories.items() if make is not None}
+
+
+# --- timing ------------------------------------------------------------------------------------------------
+def timed(run, n_steps: int) -> float:
+    start = time.perf_counter()
+    run(n_steps)
+    return time.perf_counter() - start
+
+
+def calibrate(run, block_seconds: float) -> int:
+    """Warm ``run`` up, then the number of sweeps that takes about ``block_seconds``."""
+    run(1)
+    n_steps, elapsed = 1, timed(run, 1)
+    while elapsed < block_seconds / 4:
+        n_steps *= 2
+        elapsed = timed(run, n_steps)
+    return max(1, round(n_steps * block_seconds / elapsed))
+
+
+def measure_shape(n_visible, n_hidden, n_chains, repeats, block_seconds) -> dict[str, list[float]]:
+    """Chain-sweeps/s of each method in each of ``repeats`` interleaved rounds, rotating the order."""
+    runners = make_runners(*make_parameters(n_visible, n_hidden), n_chains)
+    names = list(runners)
+    steps = {name: calibrate(runners[name], block_seconds) for name in names}
+    rates = {name: [] for name in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            rates[name].append(n_chains * steps[name] / timed(runners[name], steps[name]))
+    return rates
+
+
+def make_row(n_visible, n_hidden, n_chains, rates: dict[str, list[float]]) -> dict:
+    """The JSON row: median rate per method (null if missing), ours/other ratios, and all block rates."""
+    row = {"N": n_visible, "M": n_hidden, "chains": n_chains}
+    for name in METHODS:
+        row[name] = statistics.median(rates[name]) if name in rates else None
+    for base in RATIO_BASES:
+        row[f"ours_over_{base}"] = row["ours"] / row[base] if row[base] else None
+    row["runs"] = rates
+    return row
+
+
+# --- machine information -----------------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_libraries() -> list[dict]:
+    keys = ("prefix", "internal_api", "version", "architecture", "threading_layer", "num_threads")
+    return [
+        {**{k: info.get(k) for k in keys}, "file": os.path.basename(info["filepath"])}
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
+
+
+def numpy_blas_threads() -> int:
+    """Thread count of the BLAS numpy links (the one in numpy's wheel if several are loaded)."""
+    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    if not blas:
+        return 1
+    numpy_own = [info for info in blas if "numpy" in info["filepath"]]
+    return int((numpy_own or blas)[0]["num_threads"])
+
+
+def machine_info(quick: bool, repeats: int, block_seconds: float) -> dict:
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu_model(),
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "torch": torch.__version__ if torch is not None else None,
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "sklearn": sklearn.__version__ if sklearn is not None else None,
+        "blas_threads": numpy_blas_threads(),
+        "blas": blas_libraries(),
+        "quick": quick,
+        "repeats": repeats,
+        "block_seconds": block_seconds,
+        "weights": f"W ~ N(0, {WEIGHT_SCALE}^2), fields ~ N(0, {FIELD_SCALE}^2)",
+        "unit": "chain-sweeps per second (chains x v->h->v sweeps / s), median over interleaved blocks",
+        "sklearn_note": "BernoulliRBM.gibbs, float32 parameters; draws float64 uniforms, returns bool states",
+    }
+
+
+# --- output ------------------------------------------------------------------------------------------------
+def fmt_rate(x) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def fmt_ratio(x, percent=False) -> str:
+    if x is None:
+        return "-"
+    return f"{100 * x:.0f}%" if percent else f"{x:.2f}x"
+
+
+def print_row(row: dict) -> None:
+    shape = f"{row['N']}x{row['M']} x{row['chains']}"
+    rates = "".join(f"{fmt_rate(row[m]):>12}" for m in METHODS)
+    ratios = "".join(f"{fmt_ratio(row['ours_over_' + b], b == 'gemm_only'):>16}" for b in RATIO_BASES)
+    print(f"{shape:<18}{rates}{ratios}", file=sys.stderr, flush=True)
+
+
+def print_header() -> None:
+    names = "".join(f"{m:>12}" for m in METHODS) + "".join(f"{'ours/' + b:>16}" for b in RATIO_BASES)
+    print(f"{'shape':<18}{names}   (chain-sweeps/s)", file=sys.stderr, flush=True)
+
+
+def markdown_section(result: dict) -> str:
+    header = (
+        "| N x M, chains | ours | gemm_only | numpy | torch | sklearn "
+        "| ours % of gemm_only | ours/numpy | ours/torch | ours/sklearn |"
+    )
+    lines = [README_START, header, "|" + "---|" * 10]
+    for row in result["rows"]:
+        rates = " | ".join(fmt_rate(row[m]) for m in METHODS)
+        ratios = " | ".join(fmt_ratio(row["ours_over_" + b], b == "gemm_only") for b in RATIO_BASES)
+        lines.append(f"| {row['N']} x {row['M']}, {row['chains']} | {rates} | {ratios} |")
+    m = result["machine"]
+    lines += [
+        "",
+        f"Chain-sweeps/s, median of {m['repeats']} interleaved blocks of ~{m['block_seconds']} s; "
+        f"{m['cpu']}, {m['nproc']} cores, BLAS threads {m['blas_threads']}, numpy {m['numpy']}, "
+        f"numba {m['numba']}, torch {m['torch']}, scikit-learn {m['sklearn']}; {m['date']}.",
+        README_END,
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(path: Path, section: str) -> None:
+    """Replace the text between the markers, or append a marked section (creating the file if needed)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start, end = text.find(README_START), text.find(README_END)
+    if 0 <= start < end:
+        text = text[:start] + section + text[end + len(README_END):]
+    else:
+        text = text.rstrip("\n") + "\n\n## Gibbs sampling throughput (`benchmarks/gibbs.py`)\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def save(result: dict) -> Path:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = BENCH_DIR / "results" / f"gibbs-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    update_readme(BENCH_DIR / "README.md", markdown_section(result))
+    return out
+
+
+# --- main --------------------------------------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short blocks and few repeats; writes no files")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds per shape (3 quick, 7 full)")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 7
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    block_seconds = 0.1 if args.quick else 0.3
+    if torch is not None:
+        torch.set_num_threads(numpy_blas_threads())
+    print_header()
+    rows = []
+    for n_visible, n_hidden, n_chains in SHAPES:
+        rates = measure_shape(n_visible, n_hidden, n_chains, args.repeats, block_seconds)
+        rows.append(make_row(n_visible, n_hidden, n_chains, rates))
+        print_row(rows[-1])
+    result = {"rows": rows, "machine": machine_info(args.quick, args.repeats, block_seconds)}
+    if not args.quick:
+        print(f"saved {save(result)} and updated {BENCH_DIR / 'README.md'}", file=sys.stderr)
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

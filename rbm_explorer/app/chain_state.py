@@ -1,0 +1,139 @@
+"""Per-session state of the live Gibbs chains page.
+
+``ChainSession`` owns one ``SamplerWorker``. A periodic callback on the session's event loop calls ``poll``,
+which copies the worker's latest snapshot into read-only parameters (the frame-rate limiter: the thread never
+touches Bokeh or Panel objects). Views depend only on those parameters. ``close`` stops and joins the thread;
+the page registers it with ``pn.state.on_session_destroyed``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import param
+
+from rbm_explorer.io import ModelFile, load_model
+from rbm_explorer.sampling import GibbsEngine, SamplerWorker
+
+
+def tile_chains(v: np.ndarray, image_shape: tuple[int, int], columns: int, pad: float = np.nan) -> np.ndarray:
+    """Arrange chains (chains x N) as a grid of images with a one-pixel gap (NaN) between them."""
+    h, w = image_shape
+    n = v.shape[0]
+    rows = -(-n // columns)
+    grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), pad, dtype=np.float32)
+    for k in range(n):
+        r, c = divmod(k, columns)
+        grid[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = v[k].reshape(h, w)
+    return grid
+
+
+def image_shape_of(model: ModelFile) -> tuple[int, int]:
+    """The 2-d picture shape of a visible configuration: metadata ``image_shape``, else a square or a row."""
+    shape = model.image_shape
+    if shape and len(shape) == 2:
+        return shape
+    n = model.rbm.n_visible
+    side = int(round(np.sqrt(n)))
+    return (side, side) if side * side == n else (1, n)
+
+
+class ChainSession(param.Parameterized):
+    """Live Gibbs chains of one model for one browser session."""
+
+    running = param.Boolean(default=False, doc="Sampler running (True) or paused")
+    steps_per_second = param.Number(default=60, bounds=(1, 2000), doc="Target sweeps per second")
+    full_speed = param.Boolean(default=False, doc="Ignore the target rate and run as fast as possible")
+    hidden_unit = param.Integer(default=0, bounds=(0, None), doc="The hidden unit the buttons act on")
+
+    # published by poll(); views read these
+    mosaic = param.Array(default=None, doc="Tiled picture of all chains")
+    magnetization = param.Array(default=None, doc="Mean visible state of each chain over the traced steps (steps x chains)")
+    trace_steps = param.Array(default=None)
+    hidden_value = param.Array(default=None, doc="Current value of the chosen hidden unit in each chain")
+    steps = param.Integer(default=0)
+    measured_rate = param.Number(default=0.0)
+    clamp_text = param.String(default="free")
+    status = param.String(default="")
+
+    def __init__(self, model: ModelFile, n_chains: int = 16, seed: int | None = None, columns: int = 4, **params):
+        super().__init__(**params)
+        self.model = model
+        self.image_shape = image_shape_of(model)
+        self.columns = columns
+        self.param.hidden_unit.bounds = (0, model.rbm.n_hidden - 1)
+        engine = GibbsEngine(model.rbm, n_chains, seed=seed)
+        self.worker = SamplerWorker(engine, steps_per_second=self.steps_per_second, watched_units=[0],
+                                    trace_length=400)
+        self._last_steps, self._last_running = -1, None
+        self.poll()
+
+    @classmethod
+    def from_file(cls, path, **kwargs) -> "ChainSession":
+        return cls(load_model(path), **kwargs)
+
+    # --- actions -------------------------------------------------------------------------------------------
+    @param.depends("running", watch=True)
+    def _on_running(self):
+        if self.running:
+            self.worker.start()
+        else:
+            self.worker.pause()
+
+    @param.depends("steps_per_second", "full_speed", watch=True)
+    def _on_rate(self):
+        self.worker.steps_per_second = None if self.full_speed else float(self.steps_per_second)
+
+    def flip(self):
+        """Flip the chosen hidden unit in every chain and hold it there."""
+        self.worker.flip_hidden(self.hidden_unit)
+
+    @property
+    def hidden_levels(self) -> tuple[float, float]:
+        """(low, high) values of a two-state hidden unit, e.g. (-1, +1) for spins."""
+        hidden = self.model.rbm.hidden
+        return (getattr(hidden, "low", 0.0), getattr(hidden, "high", 1.0))
+
+    @property
+    def visible_levels(self) -> tuple[float, float]:
+        """Smallest and largest natural visible value, for the colour scale."""
+        visible = self.model.rbm.visible
+        if visible.kind == "potts":
+            return (0.0, float(visible.q - 1))
+        return (getattr(visible, "low", 0.0), getattr(visible, "high", 1.0))
+
+    def clamp_high(self):
+        self.worker.clamp_hidden([self.hidden_unit], [self.hidden_levels[1]])
+
+    def clamp_low(self):
+        self.worker.clamp_hidden([self.hidden_unit], [self.hidden_levels[0]])
+
+    def release(self):
+        self.worker.unclamp_hidden()
+
+    def reinitialize(self):
+        self.worker.reinitialize()
+
+    # --- publishing ----------------------------------------------------------------------------------------
+    def poll(self):
+        """Copy the worker's latest snapshot into the published parameters (runs on the session's loop)."""
+        snap = self.worker.snapshot()
+        if snap.steps == self._last_steps and snap.running == self._last_running:
+            return
+        self._last_steps, self._last_running = snap.steps, snap.running
+        unit = self.hidden_unit
+        clamped = snap.clamped_h
+        text = "free" if unit not in clamped else f"clamped to {float(np.mean(clamped[unit])):+g}"
+        self.param.update(
+            mosaic=tile_chains(snap.v.astype(np.float32), self.image_shape, self.columns),
+            hidden_value=snap.h[:, unit].copy(),
+            trace_steps=snap.trace_steps,
+            magnetization=snap.visible_mean,
+            steps=snap.steps,
+            measured_rate=snap.steps_per_second if snap.running else 0.0,
+            clamp_text=text,
+            status=snap.error or "",
+        )
+
+    def close(self):
+        """Stop and join the sampler thread."""
+        self.worker.stop()

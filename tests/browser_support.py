@@ -1,0 +1,118 @@
+"""Serving the app and driving it in headless Chromium (Debian's package, through Playwright's Python API).
+
+Chromium runs with the flags that keep it from calling out to other hosts on a closed network; every request
+the page makes is recorded, and tests fail on any request to a host other than localhost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def browser_unavailable_reason() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
+        return f"Debian's chromium is not installed ({CHROMIUM} missing)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def served_app(extra_args=(), timeout: float = 90.0):
+    """Run ``rbm-explorer serve`` on a free port; yields the base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "rbm_explorer.cli.main", "serve", "--port", str(port), *extra_args]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://localhost:{port}"
+
+    def ready():
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{proc.stdout.read().decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url + "/static/js/bokeh.min.js", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(ready, timeout, what="the app server")
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+@contextlib.contextmanager
+def chromium_page(viewport=(1400, 900)):
+    """A Playwright page in headless Debian Chromium; ``page.foreign_requests`` lists off-host requests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            page = context.new_page()
+            foreign: list[str] = []
+            errors: list[str] = []
+
+            def on_request(request):
+                host = urlparse(request.url).hostname or ""
+                if request.url.startswith(("data:", "blob:", "about:")):
+                    return
+                if host not in LOCAL_HOSTS:
+                    foreign.append(request.url)
+
+            page.on("request", on_request)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.foreign_requests = foreign
+            page.page_errors = errors
+            yield page
+        finally:
+            browser.close()
