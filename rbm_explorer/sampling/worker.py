@@ -196,9 +196,11 @@ class SamplerWorker:
         self._wake.set()
         if not self._started or not self._thread.is_alive():
             self._apply_commands()
+            self._publish()
 
     def clamp_hidden(self, units, values) -> None:
         self._check_hidden(units)
+        self.engine.rbm.hidden.check_values(values)
         self.submit(GibbsEngine.clamp, "h", units, values)
 
     def unclamp_hidden(self, units=None) -> None:
@@ -246,7 +248,7 @@ class SamplerWorker:
             snap = self.snapshot()
             if snap.steps >= steps:
                 return snap
-            if self._error:
+            if self._error and not self.running:
                 raise RuntimeError(self._error)
             time.sleep(0.005)
         raise TimeoutError(f"sampler did not reach {steps} steps within {timeout} s")
@@ -258,6 +260,7 @@ class SamplerWorker:
             command, args = self._commands.popleft()
             try:
                 command(self.engine, *args)
+                self._error = None
             except Exception as exc:  # a bad command must not kill the thread
                 self._error = f"{getattr(command, '__name__', 'command')} failed: {exc}"
             applied = True
@@ -299,7 +302,7 @@ class SamplerWorker:
         next_step_at = time.monotonic()
         while not self._stop.is_set():
             if not self._run.is_set():
-                if self._apply_commands():
+                if self._apply_commands() or self.snapshot().running:
                     self._publish()
                 self._wake.wait(0.05)
                 self._wake.clear()

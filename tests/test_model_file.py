@@ -1,0 +1,151 @@
+"""The public model format: round trips, minimal files written by plain numpy, and one clear error per
+kind of bad file."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+from conftest import tiny_rbm
+
+from rbm_explorer.io import ModelFileError, load_model, save_model
+from rbm_explorer.io.model_file import FORMAT
+
+META = {"format": FORMAT, "format_version": 1, "visible_kind": "binary", "hidden_kind": "binary"}
+
+
+def write_minimal(path, meta=META, **arrays):
+    base = {"weights": np.ones((4, 2)), "visible_fields": np.zeros(4), "hidden_fields": np.zeros(2)}
+    base.update(arrays)
+    base = {k: v for k, v in base.items() if v is not None}
+    if meta is not None:
+        base["metadata"] = np.array(json.dumps(meta))
+    np.savez(path, **base)
+    return path
+
+
+@pytest.mark.parametrize("visible,hidden,label", [("binary", "binary", 0), ("spin", "spin", 0),
+                                                  ("potts", "binary", 0), ("binary", "spin", 3)])
+def test_round_trip_keeps_parameters_and_metadata(tmp_path, visible, hidden, label):
+    rbm = tiny_rbm(visible, hidden, seed=1, label_classes=label)
+    path = save_model(tmp_path / "m.npz", rbm, {"image_shape": [2, 2] if visible == "potts" else [2, 3],
+                                                "dataset": {"name": "x"}})
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.rbm.weights, rbm.weights)
+    np.testing.assert_array_equal(loaded.rbm.visible.fields, rbm.visible.fields)
+    np.testing.assert_array_equal(loaded.rbm.hidden.fields, rbm.hidden.fields)
+    assert loaded.metadata["dataset"] == {"name": "x"}
+    assert loaded.metadata["provenance"]["package_version"]
+    if label:
+        np.testing.assert_array_equal(loaded.rbm.label_weights, rbm.label_weights)
+    v = rbm.visible.all_states()[:10]
+    np.testing.assert_allclose(loaded.rbm.free_energy_v(v), rbm.free_energy_v(v))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_a_file_written_by_plain_numpy_savez_loads(tmp_path, dtype):
+    path = write_minimal(tmp_path / "plain.npz", weights=np.ones((4, 2), dtype))
+    model = load_model(path)
+    assert model.rbm.weights.dtype == np.float64 and model.rbm.n_visible == 4
+
+
+def test_potts_file_with_q(tmp_path):
+    meta = dict(META, visible_kind="potts", q=3)
+    path = write_minimal(tmp_path / "p.npz", meta, weights=np.ones((4, 3, 2)), visible_fields=np.zeros((4, 3)))
+    assert load_model(path).rbm.visible.q == 3
+
+
+BAD_CASES = {
+    "missing weights": (dict(weights=None), "missing the required array 'weights'"),
+    "missing metadata": (dict(meta=None), "missing the required entry 'metadata'"),
+    "missing visible_kind": (dict(meta={k: v for k, v in META.items() if k != "visible_kind"}),
+                             "missing the required key 'visible_kind'"),
+    "wrong weight shape": (dict(weights=np.ones((4, 3))), "'weights' must have shape \\(4, 2\\)"),
+    "wrong field rank": (dict(hidden_fields=np.zeros((2, 1))), "'hidden_fields' must be 1-d"),
+    "string dtype": (dict(visible_fields=np.array(["a"] * 4)), "'visible_fields' has dtype <U1"),
+    "NaN": (dict(weights=np.array([[np.nan, 1]] * 4)), "'weights' contains NaN"),
+    "Inf": (dict(hidden_fields=np.array([np.inf, 0])), "'hidden_fields' contains Inf"),
+    "unknown visible kind": (dict(meta=dict(META, visible_kind="ising")), "unknown visible_kind 'ising'"),
+    "unknown hidden kind": (dict(meta=dict(META, hidden_kind="relu")), "unknown hidden_kind 'relu'"),
+    "wrong format": (dict(meta=dict(META, format="other")), "'format' must be 'rbm_explorer.model'"),
+    "future version": (dict(meta=dict(META, format_version=2)), "unsupported format_version 2"),
+    "potts without q": (dict(meta=dict(META, visible_kind="potts")), "integer metadata key 'q'"),
+    "half a label": (dict(label_fields=np.zeros(3)), "'label_weights' is missing"),
+    "bad image shape": (dict(meta=dict(META, image_shape=[3, 3])), "does not hold 4 visible units"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_each_bad_file_gets_an_error_naming_the_problem(tmp_path, case):
+    changes, message = BAD_CASES[case]
+    changes = dict(changes)
+    meta = changes.pop("meta", META)
+    path = write_minimal(tmp_path / "bad.npz", meta, **changes)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(path)
+
+
+def test_metadata_that_is_not_json(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, weights=np.ones((4, 2)), visible_fields=np.zeros(4), hidden_fields=np.zeros(2),
+             metadata=np.array("{not json"))
+    with pytest.raises(ModelFileError, match="'metadata' is not valid JSON"):
+        load_model(path)
+
+
+def test_not_an_archive_and_a_truncated_one(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"this is not a zip file at all")
+    with pytest.raises(ModelFileError, match="not a readable .npz archive"):
+        load_model(junk)
+    good = save_model(tmp_path / "good.npz", tiny_rbm("binary", "binary"))
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ModelFileError, match="cut.npz"):
+        load_model(cut)
+
+
+def test_pickled_object_arrays_are_refused(tmp_path):
+    path = tmp_path / "pickle.npz"
+    obj = np.empty(1, dtype=object)
+    obj[0] = {"evil": True}
+    np.savez(path, weights=np.ones((4, 2)), visible_fields=np.zeros(4), hidden_fields=np.zeros(2),
+             metadata=np.array(json.dumps(META)), payload=obj)
+    with pytest.raises(ModelFileError, match="object arrays, which are not allowed"):
+        load_model(path)
+
+
+def test_files_over_the_size_bound(tmp_path):
+    path = write_minimal(tmp_path / "m.npz")
+    with pytest.raises(ModelFileError, match="over the limit of 100 bytes"):
+        load_model(path, max_bytes=100)
+    # a small compressed file that unpacks to a lot is refused before it is unpacked
+    big = tmp_path / "bomb.npz"
+    np.savez_compressed(big, weights=np.zeros((3000, 1000)), visible_fields=np.zeros(3000),
+                        hidden_fields=np.zeros(1000), metadata=np.array(json.dumps(META)))
+    assert big.stat().st_size < 1_000_000
+    with pytest.raises(ModelFileError, match="unpacks to"):
+        load_model(big, max_bytes=1_000_000)
+
+
+def test_missing_file():
+    with pytest.raises(ModelFileError, match="no such file"):
+        load_model("/nonexistent/model.npz")
+
+
+def test_saves_are_atomic(tmp_path, monkeypatch):
+    """A save that fails half way leaves the previous file intact and no temporary file behind."""
+    path = save_model(tmp_path / "m.npz", tiny_rbm("binary", "binary", seed=1))
+    before = path.read_bytes()
+
+    def broken_savez(handle, **arrays):
+        handle.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(path, tiny_rbm("binary", "binary", seed=2))
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.npz"]
+    assert zipfile.is_zipfile(path)

@@ -1,0 +1,201 @@
+"""The background sampler: control, atomic commands, snapshots, traces, thread lifetime and the GIL."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from browser_support import wait_until
+from conftest import tiny_rbm
+
+from rbm_explorer._kernels import sample_two_state_into, seed_chain_states
+from rbm_explorer.layers import Binary, Spin
+from rbm_explorer.rbm import RBM
+from rbm_explorer.sampling import GibbsEngine, SamplerWorker
+
+
+def ising_toy(n=64, w_star=0.5):
+    return RBM(Spin(np.zeros(n)), Spin(np.zeros(1)), np.full((n, 1), w_star))
+
+
+def sampler_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("rbm-sampler")]
+
+
+def test_start_pause_resume_stop():
+    with SamplerWorker(GibbsEngine(ising_toy(), 8, seed=0)) as worker:
+        assert worker.snapshot().steps == 0 and not worker.running
+        worker.start()
+        worker.wait_for_steps(50)
+        worker.pause()
+        wait_until(lambda: not worker.snapshot().running, 5, what="a paused snapshot")
+        paused_at = worker.snapshot().steps
+        time.sleep(0.3)
+        assert worker.snapshot().steps == paused_at
+        worker.resume()
+        worker.wait_for_steps(paused_at + 50)
+    assert not worker.alive
+
+
+def test_target_rate_is_met():
+    with SamplerWorker(GibbsEngine(ising_toy(), 4, seed=0), steps_per_second=40).start() as worker:
+        worker.wait_for_steps(5)
+        s0, t0 = worker.snapshot().steps, time.monotonic()
+        time.sleep(1.5)
+        rate = (worker.snapshot().steps - s0) / (time.monotonic() - t0)
+    assert 25 < rate < 55, rate
+
+
+def test_clamp_and_flip_set_the_sign_of_the_magnetization():
+    with SamplerWorker(GibbsEngine(ising_toy(n=400), 16, seed=1)).start() as worker:
+        worker.clamp_hidden([0], [-1])
+        worker.wait_for_steps(worker.snapshot().steps + 20)
+        snap = worker.snapshot()
+        assert np.all(snap.h[:, 0] == -1) and np.all(snap.v.mean(axis=1) < -0.2)
+        worker.flip_hidden(0)
+        worker.wait_for_steps(snap.steps + 40)
+        snap = worker.snapshot()
+        assert np.all(snap.h[:, 0] == 1) and np.all(snap.v.mean(axis=1) > 0.2)
+        assert snap.clamped_h[0].tolist() == [1.0] * 16
+
+
+def test_commands_land_between_steps():
+    """Every published snapshot after a clamp shows it on every chain: never half-applied."""
+    rbm = tiny_rbm("binary", "binary", seed=3, n_visible=50, n_hidden=20)
+    with SamplerWorker(GibbsEngine(rbm, 32, seed=2), publish_hz=1000).start() as worker:
+        worker.wait_for_steps(10)
+        for value in (1.0, 0.0, 1.0, 0.0):
+            worker.clamp_hidden(list(range(20)), [value] * 20)
+            start = worker.snapshot().steps
+            worker.wait_for_steps(start + 3)
+            for _ in range(20):
+                snap = worker.snapshot()
+                assert np.all(snap.h == value)
+                time.sleep(0.002)
+
+
+def test_reinitialize_from_data_and_noise():
+    rbm = ising_toy(n=100, w_star=0.01)
+    worker = SamplerWorker(GibbsEngine(rbm, 4, seed=0))
+    worker.reinitialize(np.ones((1, 100)))
+    assert np.all(worker.snapshot().v == 1)
+    worker.reinitialize(None)
+    assert 0 < (worker.snapshot().v == 1).mean() < 1
+    worker.stop()
+
+
+def test_bad_commands_are_refused_with_clear_errors():
+    worker = SamplerWorker(GibbsEngine(ising_toy(), 2, seed=0))
+    with pytest.raises(ValueError, match="spin units take the values -1 and 1, got \\[0.5\\]"):
+        worker.clamp_hidden([0], [0.5])
+    with pytest.raises(ValueError, match="hidden unit 5 out of range 0..0"):
+        worker.flip_hidden(5)
+    with pytest.raises(ValueError, match="beta must be a positive finite number"):
+        worker.set_beta(float("nan"))
+    with pytest.raises(ValueError, match="steps_per_second must be positive"):
+        worker.steps_per_second = -3
+    worker.stop()
+
+
+def test_a_failing_command_is_reported_and_the_thread_survives():
+    with SamplerWorker(GibbsEngine(ising_toy(), 2, seed=0)).start() as worker:
+        worker.clamp("v", [99], [1.0])  # unit out of range: fails inside the thread
+        wait_until(lambda: worker.snapshot().error, 10, what="the error to be published")
+        assert "v unit index out of range 0..63: [99]" in worker.snapshot().error
+        n = worker.snapshot().steps
+        worker.wait_for_steps(n + 20)
+
+
+def test_traces_record_energy_free_energy_and_inputs():
+    rbm = tiny_rbm("spin", "binary", seed=4)
+    with SamplerWorker(GibbsEngine(rbm, 5, seed=0), watched_units=[0, 2], trace_length=50).start() as worker:
+        worker.wait_for_steps(120)
+        worker.pause()
+        time.sleep(0.1)
+        snap = worker.snapshot()
+    assert snap.energy.shape == (50, 5) and snap.watched_inputs.shape == (50, 5, 2)
+    assert np.all(np.diff(snap.trace_steps) == 1)
+    # F(v) = -log sum_h exp(-E(v, h)) <= E(v, h) for every h: the traced pairs obey it
+    assert np.all(snap.free_energy <= snap.energy + 1e-4)
+
+
+def test_traced_free_energy_is_the_models():
+    rbm = tiny_rbm("spin", "spin", seed=5)
+    engine = GibbsEngine(rbm, 6, seed=1)
+    worker = SamplerWorker(engine, watched_units=[1], trace_length=10)
+    worker.start()
+    worker.wait_for_steps(30)
+    worker.pause()
+    time.sleep(0.2)
+    worker.stop()
+    snap = worker.snapshot()
+    v = engine.visible_states()
+    np.testing.assert_allclose(snap.free_energy[-1], rbm.free_energy_v(v), rtol=1e-5)
+    np.testing.assert_allclose(snap.energy[-1], rbm.energy(v, engine.hidden_states()), rtol=1e-5)
+    np.testing.assert_allclose(snap.watched_inputs[-1][:, 0], rbm.inputs_h_from_v(v)[:, 1], rtol=1e-5, atol=1e-6)
+
+
+def test_no_thread_outlives_its_sampler():
+    before = len(sampler_threads())
+    workers = [SamplerWorker(GibbsEngine(ising_toy(), 4, seed=i)).start() for i in range(5)]
+    for worker in workers:
+        worker.wait_for_steps(5)
+    assert len(sampler_threads()) == before + 5
+    for worker in workers:
+        worker.stop()
+    assert len(sampler_threads()) == before
+    assert not any(w.alive for w in workers)
+    with pytest.raises(RuntimeError, match="has been stopped"):
+        workers[0].start()
+
+
+def longest_tick_gap(duration: float) -> float:
+    """Longest gap between successive 1 ms sleeps of this thread over ``duration`` seconds."""
+    gaps, last = [], time.perf_counter()
+    end = last + duration
+    while last < end:
+        time.sleep(0.001)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    return max(gaps)
+
+
+@pytest.mark.slow
+def test_main_thread_stays_responsive_while_the_sampler_runs_second_long_steps():
+    """One sweep of this model takes about a second; the main thread's longest gap stays far below it."""
+    rng = np.random.default_rng(0)
+    n, m, chains = 4096, 1500, 1500
+    rbm = RBM(Binary(np.zeros(n)), Binary(np.zeros(m)), 0.01 * rng.standard_normal((n, m)))
+    engine = GibbsEngine(rbm, chains, seed=0)
+    t0 = time.perf_counter()
+    engine.step(1)
+    sweep = time.perf_counter() - t0
+    with SamplerWorker(engine, trace_length=0).start() as worker:
+        gap = longest_tick_gap(max(3.0, 3 * sweep))
+        steps = worker.snapshot().steps
+    assert steps >= 1
+    assert gap < 0.2, f"main thread blocked for {gap * 1000:.0f} ms (one sweep takes {sweep * 1000:.0f} ms)"
+
+
+def test_sampling_kernel_releases_the_gil():
+    n = 4000
+    inputs = np.zeros((n, 4000), np.float32)
+    out = np.empty_like(inputs)
+    fields = np.zeros(4000, np.float32)
+    states = seed_chain_states(n, np.random.default_rng(0))
+    sample_two_state_into(inputs[:2], fields, np.float32(1), np.float32(0), np.float32(1), states[:2], out[:2])
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            sample_two_state_into(inputs, fields, np.float32(1), np.float32(0), np.float32(1), states, out)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        gap = longest_tick_gap(1.5)
+    finally:
+        stop.set()
+        thread.join()
+    assert gap < 0.2
