@@ -61,18 +61,18 @@ class ChainControls(pn.viewable.Viewer):
     def __panel__(self):
         s = self.state
         low, high = s.hidden_levels
-        run = pn.widgets.Toggle.from_param(s.param.running, name="Run / pause", button_type="primary")
+        run = pn.widgets.Toggle.from_param(s.param.running, label="Run / pause", color="primary")
         rate = pn.widgets.IntSlider.from_param(s.param.steps_per_second, name="Sweeps per second", step=1)
         full = pn.widgets.Checkbox.from_param(s.param.full_speed, name="As fast as possible")
-        flip = pn.widgets.Button(name=f"Flip hidden unit {s.hidden_unit}", button_type="warning")
+        flip = pn.widgets.Button(label=f"Flip hidden unit {s.hidden_unit}", color="warning")
         flip.on_click(lambda event: s.flip())
-        up = pn.widgets.Button(name=f"Clamp to {high:+g}")
+        up = pn.widgets.Button(label=f"Clamp to {high:+g}")
         up.on_click(lambda event: s.clamp_high())
-        down = pn.widgets.Button(name=f"Clamp to {low:+g}")
+        down = pn.widgets.Button(label=f"Clamp to {low:+g}")
         down.on_click(lambda event: s.clamp_low())
-        free = pn.widgets.Button(name="Release")
+        free = pn.widgets.Button(label="Release")
         free.on_click(lambda event: s.release())
-        noise = pn.widgets.Button(name="Restart from noise")
+        noise = pn.widgets.Button(label="Restart from noise")
         noise.on_click(lambda event: s.reinitialize())
         status = pn.pane.Markdown(pn.bind(self._status, s.param.steps, s.param.measured_rate, s.param.clamp_text,
                                           s.param.status), css_classes=["chain-status"], width=260)

@@ -1,0 +1,109 @@
+"""The ``rbm-explorer`` command line, run as a user runs it (a subprocess)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_model_file import BAD_CASES, META, write_minimal
+
+
+def cli(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "rbm_explorer.cli.main", *map(str, args)],
+                            capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stderr}")
+    return result
+
+
+def test_info_on_the_bundled_model():
+    out = cli("info", "ising32_single_hidden").stdout
+    assert "RBM(1024 spin visible, 1 spin hidden)" in out and "image_shape: [32, 32]" in out
+    meta = json.loads(cli("info", "ising32_single_hidden", "--json").stdout)["metadata"]
+    assert meta["format"] == "rbm_explorer.model"
+
+
+def test_sample_the_bundled_model(tmp_path):
+    out = tmp_path / "s.npz"
+    result = cli("sample", "ising32_single_hidden", "--chains", 16, "--steps", 100, "--out", out)
+    assert "100/100" in result.stderr  # the progress bar reached the end
+    with np.load(out) as f:
+        assert f["v"].shape == (16, 1024) and f["h"].shape == (16, 1)
+        assert set(np.unique(f["v"])) <= {-1.0, 1.0}
+
+
+@pytest.mark.parametrize("value,sign", [(-1, -1), (1, 1)])
+def test_clamping_the_hidden_unit_sets_the_sign_of_the_magnetization(tmp_path, value, sign):
+    out = tmp_path / "s.npz"
+    cli("sample", "ising32_single_hidden", "--chains", 16, "--steps", 100, "--clamp", f"0={value}", "--out", out)
+    with np.load(out) as f:
+        m = f["v"].mean(axis=1)
+        assert np.all(f["h"][:, 0] == value)
+    # clamped spins are independent with mean tanh(w*) = tanh(0.5) = 0.462; sd of m over 1024 spins is 0.028
+    assert np.all(np.abs(sign * m - np.tanh(0.5)) < 5 * np.sqrt((1 - np.tanh(0.5) ** 2) / 1024))
+
+
+def test_same_seed_same_output(tmp_path):
+    for name in ("a", "b"):
+        cli("sample", "ising32_single_hidden", "--chains", 4, "--steps", 10, "--seed", 3, "--quiet",
+            "--out", tmp_path / f"{name}.npz")
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        np.testing.assert_array_equal(a["v"], b["v"])
+
+
+def test_init_from_a_data_file(tmp_path):
+    np.save(tmp_path / "init.npy", -np.ones((2, 1024)))
+    out = tmp_path / "s.npz"
+    cli("sample", "ising32_single_hidden", "--chains", 4, "--steps", 0, "--init", tmp_path / "init.npy",
+        "--out", out)
+    with np.load(out) as f:
+        assert np.all(f["v"] == -1)
+
+
+def test_potts_samples_are_integer_states(tmp_path):
+    meta = dict(META, visible_kind="potts", q=3)
+    model = write_minimal(tmp_path / "p.npz", meta, weights=np.ones((4, 3, 2)), visible_fields=np.zeros((4, 3)))
+    cli("sample", model, "--chains", 5, "--steps", 3, "--out", tmp_path / "s.npz", "--quiet")
+    with np.load(tmp_path / "s.npz") as f:
+        assert np.issubdtype(f["v"].dtype, np.integer) and f["v"].max() <= 2
+
+
+def assert_one_line_error(result, text):
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rbm-explorer: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert text in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_each_corrupt_file_prints_one_clear_line(tmp_path, case):
+    changes, message = BAD_CASES[case]
+    changes = dict(changes)
+    meta = changes.pop("meta", META)
+    path = write_minimal(tmp_path / "bad.npz", meta, **changes)
+    result = cli("info", path, check=False)
+    assert_one_line_error(result, "bad.npz: ")
+    assert __import__("re").search(message, result.stderr)
+
+
+@pytest.mark.parametrize(
+    "args,text",
+    [
+        (["info", "no_such_model"], "no bundled model 'no_such_model.npz'"),
+        (["sample", "ising32_single_hidden", "--clamp", "0=3", "--out", "x.npz"], "spin units take the values"),
+        (["sample", "ising32_single_hidden", "--clamp", "4=1", "--out", "x.npz"], "h unit index out of range 0..0"),
+        (["sample", "ising32_single_hidden", "--beta", "-1", "--out", "x.npz"], "--beta must be a positive"),
+        (["sample", "ising32_single_hidden", "--chains", "0", "--out", "x.npz"], "--chains must be >= 1"),
+        (["sample", "ising32_single_hidden", "--init", "nothing.npy", "--out", "x.npz"], "--init nothing.npy"),
+    ],
+)
+def test_user_mistakes_print_one_clear_line(tmp_path, args, text):
+    assert_one_line_error(cli(*args, check=False), text)
+
+
+def test_junk_file(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_text("hello")
+    assert_one_line_error(cli("info", junk, check=False), "not a readable .npz archive")
