@@ -5,7 +5,13 @@ a few (N visible, M hidden, chains) shapes, measured in the same run for
 
 * ``ours``      -- ``rbm_explorer.sampling.GibbsEngine.step``;
 * ``gemm_only`` -- just the two float32 products of a sweep into preallocated outputs: the ceiling;
-* ``numpy``     -- plain numpy float32 block Gibbs (sigmoid as 1 / (1 + exp(-x)), ``Generator.random``);
+* ``numpy``     -- plain numpy float32 block Gibbs as one would write it: ``p = 1 / (1 + exp(-(v @ W + b)))``,
+  ``h = (rng.random(p.shape, dtype=float32) < p).astype(float32)``, new arrays each step;
+* ``numpy_inplace`` -- the same numpy computation tuned: every operation in place into preallocated buffers;
+* ``ours_parallel`` -- our step with the sampling kernel compiled ``parallel=True`` (prange over chains, numba's
+  default threading layer): the alternative that ``rbm_explorer._kernels`` rejected. Its worker threads keep
+  spinning after each call and would slow whatever runs next, so it is measured in a child process of its own
+  (with the same block length and repeats), not interleaved with the others;
 * ``torch``     -- torch float32 with ``sigmoid`` + ``bernoulli`` under ``no_grad``, as many threads as
   numpy's BLAS (null when torch is missing);
 * ``sklearn``   -- ``BernoulliRBM.gibbs`` with float32 parameters, chained on its own (boolean) output
@@ -45,6 +51,8 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import numba  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
+from rbm_explorer._kernels.fastmath import exp32  # noqa: E402
+from rbm_explorer._kernels.random import advance, splitmix_uniform  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
 from rbm_explorer.rbm import RBM  # noqa: E402
 from rbm_explorer.sampling import GibbsEngine  # noqa: E402
@@ -61,8 +69,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     sklearn = None
 
 SHAPES = [(784, 400, 64), (784, 400, 1024), (4096, 1000, 256)]
-METHODS = ["ours", "gemm_only", "numpy", "torch", "sklearn"]
-RATIO_BASES = ["gemm_only", "numpy", "torch", "sklearn"]
+METHODS = ["ours", "gemm_only", "numpy", "torch", "sklearn", "numpy_inplace", "ours_parallel"]
+RATIO_BASES = ["gemm_only", "numpy", "torch", "sklearn", "numpy_inplace", "ours_parallel"]
 WEIGHT_SCALE = 0.05  # std of the weights; inputs of a few units, so the units are far from saturated
 FIELD_SCALE = 0.1  # std of the visible and hidden fields
 README_START = "<!-- gibbs-table:start -->"
@@ -117,6 +125,27 @@ def _numpy_sample_into(state, inputs, fields, uniforms, rng):
 
 
 def numpy_runner(weights, g, theta, n_chains):
+    """Plain numpy: the straightforward code, allocating its temporaries."""
+    w32 = np.ascontiguousarray(weights, dtype=np.float32)
+    g32, theta32 = g.astype(np.float32), theta.astype(np.float32)
+    rng = np.random.default_rng(0)
+    state = [random_binary((n_chains, w32.shape[0]))]
+
+    def sample(inputs):
+        p = np.float32(1.0) / (np.float32(1.0) + np.exp(-inputs))
+        return (rng.random(p.shape, dtype=np.float32) < p).astype(np.float32)
+
+    def run(n_steps):
+        v = state[0]
+        for _ in range(n_steps):
+            h = sample(v @ w32 + theta32)
+            v = sample(h @ w32.T + g32)
+        state[0] = v
+
+    return run
+
+
+def numpy_inplace_runner(weights, g, theta, n_chains):
     w32 = np.ascontiguousarray(weights, dtype=np.float32)
     g32, theta32 = g.astype(np.float32), theta.astype(np.float32)
     rng = np.random.default_rng(0)
@@ -131,6 +160,38 @@ def numpy_runner(weights, g, theta, n_chains):
             _numpy_sample_into(h, inputs_h, theta32, uniforms_h, rng)
             np.matmul(h, w32.T, out=inputs_v)
             _numpy_sample_into(v, inputs_v, g32, uniforms_v, rng)
+
+    return run
+
+
+@numba.njit(nogil=True, parallel=True, fastmath=True)
+def _two_state_parallel(inputs, fields, scale, low, high, states, out):
+    """``sample_two_state_into`` with a prange over chains (each chain still owns its stream)."""
+    n_chains, n = inputs.shape
+    one = np.float32(1.0)
+    for c in numba.prange(n_chains):
+        s = states[c]
+        for j in range(n):
+            u = splitmix_uniform(s, j)
+            e = exp32(-scale * (inputs[c, j] + fields[j]))
+            out[c, j] = high if u * (one + e) < one else low
+        states[c] = advance(s, n)
+
+
+def ours_parallel_runner(weights, g, theta, n_chains):
+    """Our engine's step, with the parallel kernel in place of the serial one."""
+    engine = GibbsEngine(RBM(Binary(g), Binary(theta), weights), n_chains, seed=0)
+    st, w = engine.state, engine._w
+    g32, theta32 = g.astype(np.float32), theta.astype(np.float32)
+    inputs_h, inputs_v = np.empty_like(st.h), np.empty_like(st.v)
+    one, zero = np.float32(1.0), np.float32(0.0)
+
+    def run(n_steps):
+        for _ in range(n_steps):
+            np.matmul(st.v, w, out=inputs_h)
+            _two_state_parallel(inputs_h, theta32, one, zero, one, st.counters, st.h)
+            np.matmul(st.h, w.T, out=inputs_v)
+            _two_state_parallel(inputs_v, g32, one, zero, one, st.counters, st.v)
 
     return run
 
@@ -174,12 +235,15 @@ def sklearn_runner(weights, g, theta, n_chains):
     return run
 
 
-def make_runners(weights, g, theta, n_chains) -> dict:
+def make_runners(weights, g, theta, n_chains, only: str | None = None) -> dict:
     """Runner of each available method (missing libraries are left out)."""
+    if only is not None:
+        return {only: globals()[f"{only}_runner"](weights, g, theta, n_chains)}
     factories = {
         "ours": ours_runner,
         "gemm_only": gemm_only_runner,
         "numpy": numpy_runner,
+        "numpy_inplace": numpy_inplace_runner,
         "torch": torch_runner if torch is not None else None,
         "sklearn": sklearn_runner if sklearn is not None else None,
     }
@@ -203,9 +267,9 @@ def calibrate(run, block_seconds: float) -> int:
     return max(1, round(n_steps * block_seconds / elapsed))
 
 
-def measure_shape(n_visible, n_hidden, n_chains, repeats, block_seconds) -> dict[str, list[float]]:
+def measure_shape(n_visible, n_hidden, n_chains, repeats, block_seconds, only=None) -> dict[str, list[float]]:
     """Chain-sweeps/s of each method in each of ``repeats`` interleaved rounds, rotating the order."""
-    runners = make_runners(*make_parameters(n_visible, n_hidden), n_chains)
+    runners = make_runners(*make_parameters(n_visible, n_hidden), n_chains, only)
     names = list(runners)
     steps = {name: calibrate(runners[name], block_seconds) for name in names}
     rates = {name: [] for name in names}
@@ -303,11 +367,9 @@ def print_header() -> None:
 
 
 def markdown_section(result: dict) -> str:
-    header = (
-        "| N x M, chains | ours | gemm_only | numpy | torch | sklearn "
-        "| ours % of gemm_only | ours/numpy | ours/torch | ours/sklearn |"
-    )
-    lines = [README_START, header, "|" + "---|" * 10]
+    header = "| N x M, chains | " + " | ".join(METHODS) + " | " + " | ".join(
+        "ours % of gemm_only" if b == "gemm_only" else f"ours/{b}" for b in RATIO_BASES) + " |"
+    lines = [README_START, header, "|" + "---|" * (1 + len(METHODS) + len(RATIO_BASES))]
     for row in result["rows"]:
         rates = " | ".join(fmt_rate(row[m]) for m in METHODS)
         ratios = " | ".join(fmt_ratio(row["ours_over_" + b], b == "gemm_only") for b in RATIO_BASES)
@@ -348,6 +410,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short blocks and few repeats; writes no files")
     parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds per shape (3 quick, 7 full)")
+    parser.add_argument("--isolated", nargs=3, type=int, metavar=("N", "M", "CHAINS"),
+                        help="internal: measure ours_parallel alone for one shape and print its block rates")
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 3 if args.quick else 7
@@ -356,15 +420,31 @@ def parse_args(argv=None):
     return args
 
 
+def measure_isolated(n_visible, n_hidden, n_chains, repeats, block_seconds, quick) -> list[float]:
+    """Block rates of ``ours_parallel`` for one shape, measured in a fresh child process."""
+    import subprocess
+
+    command = [sys.executable, __file__, "--repeats", str(repeats), "--isolated", str(n_visible), str(n_hidden),
+               str(n_chains)] + (["--quick"] if quick else [])
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     block_seconds = 0.1 if args.quick else 0.3
+    if args.isolated:
+        rates = measure_shape(*args.isolated, args.repeats, block_seconds, only="ours_parallel")
+        print(json.dumps(rates["ours_parallel"]))
+        return rates
     if torch is not None:
         torch.set_num_threads(numpy_blas_threads())
     print_header()
     rows = []
     for n_visible, n_hidden, n_chains in SHAPES:
         rates = measure_shape(n_visible, n_hidden, n_chains, args.repeats, block_seconds)
+        rates["ours_parallel"] = measure_isolated(n_visible, n_hidden, n_chains, args.repeats, block_seconds,
+                                                  args.quick)
         rows.append(make_row(n_visible, n_hidden, n_chains, rates))
         print_row(rows[-1])
     result = {"rows": rows, "machine": machine_info(args.quick, args.repeats, block_seconds)}
