@@ -51,8 +51,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import numba  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
-from rbm_explorer._kernels.fastmath import exp32  # noqa: E402
-from rbm_explorer._kernels.random import advance, splitmix_uniform  # noqa: E402
+from rbm_explorer._kernels.sampling import two_state_chain  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
 from rbm_explorer.rbm import RBM  # noqa: E402
 from rbm_explorer.sampling import GibbsEngine  # noqa: E402
@@ -167,15 +166,8 @@ def numpy_inplace_runner(weights, g, theta, n_chains):
 @numba.njit(nogil=True, parallel=True, fastmath=True)
 def _two_state_parallel(inputs, fields, scale, low, high, states, out):
     """``sample_two_state_into`` with a prange over chains (each chain still owns its stream)."""
-    n_chains, n = inputs.shape
-    one = np.float32(1.0)
-    for c in numba.prange(n_chains):
-        s = states[c]
-        for j in range(n):
-            u = splitmix_uniform(s, j)
-            e = exp32(-scale * (inputs[c, j] + fields[j]))
-            out[c, j] = high if u * (one + e) < one else low
-        states[c] = advance(s, n)
+    for c in numba.prange(inputs.shape[0]):
+        two_state_chain(inputs, fields, scale, low, high, states, out, c)
 
 
 def ours_parallel_runner(weights, g, theta, n_chains):

@@ -1,12 +1,13 @@
 """The ``rbm-explorer`` command line, run as a user runs it (a subprocess)."""
 
 import json
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from test_model_file import BAD_CASES, META, write_minimal
+from test_model_file import BAD_CASES, META, write_bad_case, write_minimal
 
 
 def cli(*args, check=True):
@@ -79,13 +80,10 @@ def assert_one_line_error(result, text):
 
 @pytest.mark.parametrize("case", sorted(BAD_CASES))
 def test_each_corrupt_file_prints_one_clear_line(tmp_path, case):
-    changes, message = BAD_CASES[case]
-    changes = dict(changes)
-    meta = changes.pop("meta", META)
-    path = write_minimal(tmp_path / "bad.npz", meta, **changes)
+    path, message = write_bad_case(tmp_path, case)
     result = cli("info", path, check=False)
     assert_one_line_error(result, "bad.npz: ")
-    assert __import__("re").search(message, result.stderr)
+    assert re.search(message, result.stderr)
 
 
 @pytest.mark.parametrize(

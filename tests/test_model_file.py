@@ -76,12 +76,17 @@ BAD_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_CASES))
-def test_each_bad_file_gets_an_error_naming_the_problem(tmp_path, case):
+def write_bad_case(folder, case):
+    """Write the bad file of ``BAD_CASES[case]``; returns its path and the expected message pattern."""
     changes, message = BAD_CASES[case]
     changes = dict(changes)
     meta = changes.pop("meta", META)
-    path = write_minimal(tmp_path / "bad.npz", meta, **changes)
+    return write_minimal(folder / "bad.npz", meta, **changes), message
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_each_bad_file_gets_an_error_naming_the_problem(tmp_path, case):
+    path, message = write_bad_case(tmp_path, case)
     with pytest.raises(ModelFileError, match=message):
         load_model(path)
 

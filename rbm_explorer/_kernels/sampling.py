@@ -11,6 +11,19 @@ from rbm_explorer._kernels.fastmath import exp32
 from rbm_explorer._kernels.random import advance, splitmix_uniform
 
 
+@nb.njit(nogil=True, cache=True, fastmath=True, inline="always")
+def two_state_chain(inputs, fields, scale, low, high, states, out, c):
+    """Sample row ``c`` of ``sample_two_state_into`` (one chain, its own stream)."""
+    n = inputs.shape[1]
+    one = np.float32(1.0)
+    s = states[c]
+    for j in range(n):
+        u = splitmix_uniform(s, j)
+        e = exp32(-scale * (inputs[c, j] + fields[j]))
+        out[c, j] = high if u * (one + e) < one else low
+    states[c] = advance(s, n)
+
+
 @nb.njit(nogil=True, cache=True, fastmath=True)
 def sample_two_state_into(inputs, fields, scale, low, high, states, out):
     """Units with two values: ``out = high`` with probability sigmoid(scale * (inputs + fields)), else ``low``.
@@ -19,15 +32,8 @@ def sample_two_state_into(inputs, fields, scale, low, high, states, out):
     since p(s = +1 | x) = sigmoid(2x) (PAPERS.md section 0). The comparison ``u (1 + e^-z) < 1`` is the same
     as ``u < sigmoid(z)`` without a division.
     """
-    n_chains, n = inputs.shape
-    one = np.float32(1.0)
-    for c in range(n_chains):
-        s = states[c]
-        for j in range(n):
-            u = splitmix_uniform(s, j)
-            e = exp32(-scale * (inputs[c, j] + fields[j]))
-            out[c, j] = high if u * (one + e) < one else low
-        states[c] = advance(s, n)
+    for c in range(inputs.shape[0]):
+        two_state_chain(inputs, fields, scale, low, high, states, out, c)
 
 
 @nb.njit(nogil=True, cache=True, fastmath=True)
