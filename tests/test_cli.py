@@ -105,3 +105,17 @@ def test_junk_file(tmp_path):
     junk = tmp_path / "junk.npz"
     junk.write_text("hello")
     assert_one_line_error(cli("info", junk, check=False), "not a readable .npz archive")
+
+
+def test_import_an_rbms_archive(tmp_path):
+    from test_importers import write_rbms_archive
+
+    rng = np.random.default_rng(0)
+    params = {n: {"weight_matrix": rng.standard_normal((6, 3)), "vbias": rng.standard_normal(6),
+                  "hbias": rng.standard_normal(3)} for n in (1, 50)}
+    write_rbms_archive(tmp_path / "run.h5", "BBRBM", params)
+    cli("import", tmp_path / "run.h5", "--update", 1, "--out", tmp_path / "m.npz")
+    out = cli("info", tmp_path / "m.npz").stdout
+    assert "RBM(6 binary visible, 3 binary hidden)" in out and '"update": 1' in out
+    assert_one_line_error(cli("import", tmp_path / "run.h5", "--update", 7, "--out", tmp_path / "x.npz",
+                              check=False), "no update 7; saved updates: [1, 50]")

@@ -137,6 +137,20 @@ def cmd_sample(args) -> int:
     return 0
 
 
+# --- import ------------------------------------------------------------------------------------------------
+def cmd_import(args) -> int:
+    from rbm_explorer.io import from_rbms_archive, save_model
+
+    model = from_rbms_archive(args.archive, update=args.update)
+    model.metadata.setdefault("provenance", {})["command"] = "rbm-explorer import " + " ".join(
+        [args.archive] + ([f"--update {args.update}"] if args.update is not None else []))
+    extra = {k: v for k, v in model.metadata.items()
+             if k not in ("format", "format_version", "visible_kind", "hidden_kind", "q")}
+    save_model(args.out, model.rbm, extra)
+    print(f"wrote {args.out}: {model.rbm!r} (update {model.metadata['provenance']['update']})", file=sys.stderr)
+    return 0
+
+
 # --- serve ---------------------------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
     from rbm_explorer.resources import apps_dir
@@ -180,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", required=True, help="output .npz with arrays v (chains x N) and h (chains x M)")
     sample.add_argument("--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(func=cmd_sample)
+
+    imp = sub.add_parser("import", help="convert an HDF5 archive of the PyTorch rbms package to a model file")
+    imp.add_argument("archive", help="the .h5 file written by rbms")
+    imp.add_argument("--update", type=int, help="which saved update (default: the newest)")
+    imp.add_argument("--out", required=True, help="output .npz model file")
+    imp.set_defaults(func=cmd_import)
 
     serve = sub.add_parser("serve", help="serve the Panel app")
     serve.add_argument("--port", type=int, default=5006)
