@@ -95,9 +95,12 @@ def test_each_corrupt_file_prints_one_clear_line(tmp_path, case):
         (["sample", "ising32_single_hidden", "--beta", "-1", "--out", "x.npz"], "--beta must be a positive"),
         (["sample", "ising32_single_hidden", "--chains", "0", "--out", "x.npz"], "--chains must be >= 1"),
         (["sample", "ising32_single_hidden", "--init", "nothing.npy", "--out", "x.npz"], "--init nothing.npy"),
+        (["sample", "ising32_single_hidden", "--init", "HALF", "--out", "x.npz"], "spin units take the values -1 and 1, got [0.5]"),
     ],
 )
 def test_user_mistakes_print_one_clear_line(tmp_path, args, text):
+    np.save(tmp_path / "half.npy", np.full((2, 1024), 0.5))
+    args = [str(tmp_path / "half.npy") if a == "HALF" else a for a in args]
     assert_one_line_error(cli(*args, check=False), text)
 
 

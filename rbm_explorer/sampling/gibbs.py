@@ -147,7 +147,7 @@ class GibbsEngine:
             data = np.asarray(init_v)
             if data.ndim == 1:
                 data = data[None, :]
-            rows = rbm.visible.features(data)
+            rows = rbm.visible.features(rbm.visible.check_values(data))
             if rows.shape[1] != rbm.visible.n_features or rows.shape[0] == 0:
                 raise ValueError(f"initial visible states must have {rbm.n_visible} units, got shape {data.shape}")
             st.v[:] = rows[np.arange(n) % rows.shape[0]]

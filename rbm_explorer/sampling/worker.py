@@ -219,6 +219,8 @@ class SamplerWorker:
 
     def reinitialize(self, init_v=None, init_label=None) -> None:
         """Restart the chains from data (natural states) or, with None, from uniform noise."""
+        if init_v is not None:
+            init_v = self.engine.rbm.visible.check_values(np.asarray(init_v))
         self.submit(GibbsEngine.reinitialize, init_v, init_label)
 
     def set_beta(self, beta: float) -> None:
