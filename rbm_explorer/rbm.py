@@ -26,7 +26,9 @@ class RBM:
     def __init__(self, visible: Layer, hidden: Layer, weights, label: Label | None = None, label_weights=None):
         weights = np.asarray(weights, dtype=np.float64)
         expected = (visible.n_features, hidden.n_units)
-        if weights.size != visible.n_features * hidden.n_units or weights.shape[0] != visible.n_units:
+        if visible.n_units == 0 or hidden.n_units == 0:
+            raise ValueError("an RBM needs at least one visible and one hidden unit")
+        if weights.shape != visible.field_shape + (hidden.n_units,):
             raise ValueError(
                 f"weights of shape {weights.shape} do not fit {visible.n_units} {visible.kind} visible and "
                 f"{hidden.n_units} {hidden.kind} hidden units"

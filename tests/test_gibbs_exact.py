@@ -12,6 +12,7 @@ import pytest
 from conftest import HIDDEN_KINDS, VISIBLE_KINDS, tiny_rbm
 
 from rbm_explorer.analysis.exact import log_partition_exact, log_prob_visible_exact, state_index
+from rbm_explorer.rbm import RBM
 from rbm_explorer.sampling import GibbsEngine
 
 N_CHAINS = 40_000
@@ -88,6 +89,40 @@ def test_clamped_visible_units_hold_and_the_rest_is_conditional():
     assert tv < tv_band(p, len(v), np.random.default_rng(0))
 
 
+def scaled(rbm, beta):
+    """The RBM whose energy is beta times ``rbm``'s: P_beta(v, h) of the original model."""
+    layer = lambda l: l.with_fields(beta * l.fields)  # noqa: E731
+    label = None if rbm.label is None else layer(rbm.label)
+    weights = None if rbm.label is None else beta * rbm.label_weights
+    return RBM(layer(rbm.visible), layer(rbm.hidden), beta * rbm.weights, label, weights)
+
+
+@pytest.mark.parametrize("visible", VISIBLE_KINDS)
+@pytest.mark.parametrize("beta", [0.5, 1.7])
+def test_sampling_at_inverse_temperature_beta(visible, beta):
+    """Chains run at beta reach the exact distribution of the beta-scaled model."""
+    rbm = tiny_rbm(visible, "spin", seed=14)
+    hot = scaled(rbm, beta)
+    rng = np.random.default_rng(1)
+    states, log_p = log_prob_visible_exact(hot)
+    p = np.exp(log_p)
+    engine = GibbsEngine(rbm, N_CHAINS, seed=2, beta=beta, init_v=states[rng.choice(len(p), N_CHAINS, p=p)])
+    engine.step(SWEEPS)
+    assert empirical_tv(rbm, engine, p) < tv_band(p, N_CHAINS, rng)
+
+
+@pytest.mark.parametrize("visible", VISIBLE_KINDS)
+def test_chains_from_one_state_reach_the_exact_distribution(visible):
+    """Stationarity alone would pass a sampler that never moves: here every chain starts in the same state
+    and must spread to the exact distribution."""
+    rbm = tiny_rbm(visible, "binary", seed=15)
+    states, log_p = log_prob_visible_exact(rbm)
+    p = np.exp(log_p)
+    engine = GibbsEngine(rbm, N_CHAINS, seed=4, init_v=states[:1])
+    engine.step(60)
+    assert empirical_tv(rbm, engine, p) < tv_band(p, N_CHAINS, np.random.default_rng(5))
+
+
 def test_the_tv_test_detects_a_wrong_sampler():
     """The same test fails for a sampler at the wrong temperature (beta = 1.3): the band has power."""
     rbm = tiny_rbm("binary", "binary", seed=11)
@@ -128,11 +163,11 @@ def test_same_seed_gives_the_same_chains_and_other_seeds_differ():
 def test_results_do_not_depend_on_the_number_of_blas_threads():
     from threadpoolctl import threadpool_limits
 
-    rbm = tiny_rbm("binary", "binary", seed=6, n_visible=300, n_hidden=200, weight_scale=0.05)
+    rbm = tiny_rbm("binary", "binary", seed=6, n_visible=784, n_hidden=500, weight_scale=0.05)
     outputs = []
-    for threads in (1, 2):
+    for threads in (1, 2):  # products of 512 x 784 x 500 run on both BLAS threads when allowed
         with threadpool_limits(limits=threads, user_api="blas"):
-            engine = GibbsEngine(rbm, 256, seed=9)
+            engine = GibbsEngine(rbm, 512, seed=9)
             engine.step(20)
             outputs.append(engine.visible_states())
     np.testing.assert_array_equal(outputs[0], outputs[1])

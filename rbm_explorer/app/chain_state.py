@@ -64,7 +64,7 @@ class ChainSession(param.Parameterized):
         engine = GibbsEngine(model.rbm, n_chains, seed=seed)
         self.worker = SamplerWorker(engine, steps_per_second=self.steps_per_second, watched_units=[0],
                                     trace_length=400)
-        self._last_steps, self._last_running = -1, None
+        self._last_version = -1
         self.poll()
 
     @classmethod
@@ -117,9 +117,9 @@ class ChainSession(param.Parameterized):
     def poll(self):
         """Copy the worker's latest snapshot into the published parameters (runs on the session's loop)."""
         snap = self.worker.snapshot()
-        if snap.steps == self._last_steps and snap.running == self._last_running:
+        if snap.version == self._last_version:
             return
-        self._last_steps, self._last_running = snap.steps, snap.running
+        self._last_version = snap.version
         unit = self.hidden_unit
         clamped = snap.clamped_h
         text = "free" if unit not in clamped else f"clamped to {float(np.mean(clamped[unit])):+g}"

@@ -215,10 +215,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, ValueError, FileNotFoundError, OSError) as exc:
+    except (UserError, ValueError, FileNotFoundError, OSError, MemoryError) as exc:
         if args.debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, MemoryError):
+            message = f"not enough memory for this request ({message}); use fewer chains or a smaller model"
         print(f"rbm-explorer: error: {message}", file=sys.stderr)
         return 2
 

@@ -44,27 +44,12 @@ def from_rbms_archive(path, update: int | None = None) -> ModelFile:
     except OSError as exc:
         raise ModelFileError(f"{path}: not a readable HDF5 file ({exc})") from None
     with f:
-        if "model_type" not in f:
-            raise ModelFileError(f"{path}: no 'model_type' dataset; not an rbms archive")
-        model_type = f["model_type"][()]
-        model_type = model_type.decode() if isinstance(model_type, bytes) else str(model_type)
-        if model_type not in RBMS_MODEL_TYPES:
-            raise ModelFileError(
-                f"{path}: unsupported rbms model_type {model_type!r}; supported: {', '.join(RBMS_MODEL_TYPES)}"
-            )
-        updates = sorted(int(k[7:]) for k in f if k.startswith("update_") and k[7:].isdigit())
-        if not updates:
-            raise ModelFileError(f"{path}: no update_<n> groups")
-        if update is None:
-            update = updates[-1]
-        elif update not in updates:
-            raise ModelFileError(f"{path}: no update {update}; saved updates: {updates}")
-        group = f[f"update_{update}"]
-        params = group["params"] if "params" in group else group
         try:
-            w, g, theta = (np.asarray(params[k][()], dtype=np.float64) for k in ("weight_matrix", "vbias", "hbias"))
-        except KeyError as exc:
-            raise ModelFileError(f"{path}: update_{update} lacks parameter {exc}") from None
+            model_type, update, (w, g, theta) = _read_rbms_update(path, f, update)
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelFileError(f"{path}: not in the rbms archive layout ({type(exc).__name__}: {exc})") from None
     visible_cls, hidden_cls = RBMS_MODEL_TYPES[model_type]
     for name, arr in (("weight_matrix", w), ("vbias", g), ("hbias", theta)):
         if not np.all(np.isfinite(arr)):
@@ -75,3 +60,29 @@ def from_rbms_archive(path, update: int | None = None) -> ModelFile:
         raise ModelFileError(f"{path}: {exc}") from None
     meta = model_metadata(rbm, provenance={"imported_from": f"rbms:{model_type}", "source": str(path), "update": update})
     return ModelFile(rbm, meta)
+
+
+def _read_rbms_update(path, f, update):
+    """(model_type, update, (weight_matrix, vbias, hbias)) of one saved update of an open rbms archive."""
+    if "model_type" not in f:
+        raise ModelFileError(f"{path}: no 'model_type' dataset; not an rbms archive")
+    model_type = f["model_type"][()]
+    model_type = model_type.decode() if isinstance(model_type, bytes) else str(model_type)
+    if model_type not in RBMS_MODEL_TYPES:
+        raise ModelFileError(
+            f"{path}: unsupported rbms model_type {model_type!r}; supported: {', '.join(RBMS_MODEL_TYPES)}"
+        )
+    updates = sorted(int(k[7:]) for k in f if k.startswith("update_") and k[7:].isdigit())
+    if not updates:
+        raise ModelFileError(f"{path}: no update_<n> groups")
+    if update is None:
+        update = updates[-1]
+    elif update not in updates:
+        raise ModelFileError(f"{path}: no update {update}; saved updates: {updates}")
+    group = f[f"update_{update}"]
+    params = group["params"] if "params" in group else group
+    try:
+        w, g, theta = (np.asarray(params[k][()], dtype=np.float64) for k in ("weight_matrix", "vbias", "hbias"))
+    except KeyError as exc:
+        raise ModelFileError(f"{path}: update_{update} lacks parameter {exc}") from None
+    return model_type, update, (w, g, theta)

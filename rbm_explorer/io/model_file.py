@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,8 @@ def _check_metadata(path, meta) -> dict:
         _fail(path, "metadata must be a JSON object")
     if meta.get("format") != FORMAT:
         _fail(path, f"metadata 'format' must be {FORMAT!r}, got {meta.get('format')!r}")
-    if meta.get("format_version") != FORMAT_VERSION:
+    version = meta.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:
         _fail(path, f"unsupported format_version {meta.get('format_version')!r} (this reader knows {FORMAT_VERSION})")
     for key, allowed in (("visible_kind", VISIBLE_KINDS), ("hidden_kind", HIDDEN_KINDS)):
         if key not in meta:
@@ -73,6 +75,10 @@ def _check_metadata(path, meta) -> dict:
 
 
 def _float_array(path, name, arr) -> np.ndarray:
+    if arr.ndim == 0:
+        _fail(path, f"array {name!r} is a scalar; an array is required")
+    if arr.size == 0:
+        _fail(path, f"array {name!r} is empty (shape {arr.shape})")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         _fail(path, f"array {name!r} has dtype {arr.dtype}; a float array is required")
     arr = arr.astype(np.float64)
@@ -102,9 +108,17 @@ def load_model(path, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except ValueError as exc:
-        _fail(path, f"archive holds object arrays, which are not allowed ({exc})")
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            _fail(path, f"archive holds object arrays, which are not allowed ({exc})")
+        _fail(path, f"cannot read the archive ({exc})")
     except Exception as exc:  # corrupt members, bad headers
         _fail(path, f"cannot read the archive ({type(exc).__name__}: {exc})")
+    for name, arr in arrays.items():
+        if not isinstance(arr, np.ndarray):
+            _fail(path, f"entry {name!r} is not a .npy array")
+    as_float64 = 8 * sum(arrays[n].size for n in (*REQUIRED_ARRAYS, *LABEL_ARRAYS) if n in arrays)
+    if as_float64 > max_bytes:
+        _fail(path, f"parameters need {as_float64} bytes as float64, over the limit of {max_bytes} bytes")
 
     if "metadata" not in arrays:
         _fail(path, "missing the required entry 'metadata'")
@@ -113,8 +127,8 @@ def load_model(path, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
         _fail(path, f"'metadata' must be a 0-d string array holding JSON, got dtype {raw.dtype} shape {raw.shape}")
     try:
         meta = json.loads(raw.item() if raw.dtype.kind == "U" else raw.item().decode())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        _fail(path, f"'metadata' is not valid JSON ({exc})")
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        _fail(path, f"'metadata' is not valid JSON ({type(exc).__name__}: {str(exc)[:200]})")
     meta = _check_metadata(path, meta)
 
     for name in REQUIRED_ARRAYS:
@@ -155,9 +169,9 @@ def load_model(path, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
         label, label_weights = Label(c), d
     shape = meta.get("image_shape")
     if shape is not None:
-        if not (isinstance(shape, list) and all(isinstance(s, int) and s > 0 for s in shape)):
+        if not (isinstance(shape, list) and all(type(s) is int and s > 0 for s in shape)):
             _fail(path, f"'image_shape' must be a list of positive integers, got {shape!r}")
-        if int(np.prod(shape)) != visible.n_units:
+        if math.prod(shape) != visible.n_units:
             _fail(path, f"'image_shape' {shape} does not hold {visible.n_units} visible units")
     rbm = RBM(visible, hidden, w, label=label, label_weights=label_weights)
     return ModelFile(rbm, meta, arrays)
@@ -187,6 +201,9 @@ def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict 
 
     if rbm.visible.kind not in VISIBLE_KINDS or rbm.hidden.kind not in HIDDEN_KINDS:
         raise ModelFileError(f"the file format has no place for {rbm.visible.kind}/{rbm.hidden.kind} RBMs")
+    clashes = {"format", "format_version", "visible_kind", "hidden_kind", "q"} & set(metadata or {})
+    if clashes:
+        raise ModelFileError(f"metadata keys {sorted(clashes)} are set from the model itself and cannot be given")
     meta = model_metadata(rbm, **(metadata or {}))
     provenance = dict(meta.get("provenance") or {})
     provenance.setdefault("package_version", __version__)

@@ -65,6 +65,11 @@ class Layer(ABC):
         return self.fields.shape[0]
 
     @property
+    def field_shape(self) -> tuple:
+        """Shape of the fields: (n_units,), or (n_units, q) for Potts. Weights are field_shape + (M,)."""
+        return self.fields.shape
+
+    @property
     def n_features(self) -> int:
         """Width of the feature rows that multiply the weight matrix."""
         return self.fields.size

@@ -98,7 +98,6 @@ class GibbsEngine:
         self._inputs_h = np.empty((n_chains, n_h), np.float32)
         self._inputs_v = np.empty((n_chains, n_v), np.float32)
         self._inputs_label = None if label is None else np.empty_like(label)
-        self._clamp_cache: dict[str, Clamp] = {}
         self.reinitialize(init_v, init_label)
 
     # --- parameters --------------------------------------------------------------------------------------
@@ -115,13 +114,10 @@ class GibbsEngine:
 
     def set_model(self, rbm: RBM) -> None:
         """Use new parameters (same shapes) from the next step on; keeps the chains."""
-        if hasattr(self, "rbm"):
-            old = self.rbm
-            if (old.visible.n_features, old.hidden.n_units) != (rbm.visible.n_features, rbm.hidden.n_units) or (
-                (old.label is None) != (rbm.label is None)
-            ):
-                raise ValueError("set_model needs an RBM of the same shape")
+        if hasattr(self, "rbm") and _layout(self.rbm) != _layout(rbm):
+            raise ValueError(f"set_model needs an RBM with the same layers: {_layout(self.rbm)} != {_layout(rbm)}")
         self.rbm = rbm
+        self._clamp_cache = {}
         self._w = np.ascontiguousarray(rbm.weight_matrix, dtype=np.float32)
         self._d = None if rbm.label is None else np.ascontiguousarray(rbm.label_weights, dtype=np.float32)
 
@@ -147,9 +143,9 @@ class GibbsEngine:
             data = np.asarray(init_v)
             if data.ndim == 1:
                 data = data[None, :]
+            if data.ndim != 2 or data.shape[1] != rbm.n_visible or data.shape[0] == 0:
+                raise ValueError(f"initial visible states must be rows of {rbm.n_visible} units, got shape {data.shape}")
             rows = rbm.visible.features(rbm.visible.check_values(data))
-            if rows.shape[1] != rbm.visible.n_features or rows.shape[0] == 0:
-                raise ValueError(f"initial visible states must have {rbm.n_visible} units, got shape {data.shape}")
             st.v[:] = rows[np.arange(n) % rows.shape[0]]
         if st.label is not None:
             labels = self._rng.integers(0, rbm.label.n_classes, n) if init_label is None else init_label
@@ -237,6 +233,16 @@ class GibbsEngine:
             self._sample_visible()
             self.state.steps += 1
 
+    def current_inputs_h(self, n_chains: int | None = None) -> np.ndarray:
+        """Hidden inputs I(v) (+ label term) of the current visible states of the first ``n_chains`` chains,
+        float32 through BLAS (for traces; ``rbm.inputs_h_from_v`` is the float64 reference)."""
+        st = self.state
+        k = self.n_chains if n_chains is None else min(n_chains, self.n_chains)
+        inputs = st.v[:k] @ self._w
+        if st.label is not None:
+            inputs += st.label[:k] @ self._d
+        return inputs
+
     # --- read-out ----------------------------------------------------------------------------------------
     def visible_states(self) -> np.ndarray:
         """Natural visible states, a copy (chains x n_visible; integers for Potts)."""
@@ -270,3 +276,9 @@ def sample(rbm: RBM, n_chains: int, n_steps: int, seed=None, beta: float = 1.0, 
         engine.clamp("h", [unit], [value])
     engine.step(n_steps)
     return engine.visible_states(), engine.hidden_states()
+
+
+def _layout(rbm: RBM) -> tuple:
+    """What must match for chains to carry over to another RBM: kinds, unit counts, q, label classes."""
+    label = None if rbm.label is None else rbm.label.n_classes
+    return (rbm.visible.kind, rbm.visible.field_shape, rbm.hidden.kind, rbm.hidden.n_units, label)

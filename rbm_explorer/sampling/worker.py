@@ -1,16 +1,17 @@
 """The background sampler: a daemon thread that runs a GibbsEngine and publishes snapshots.
 
-The thread steps the engine in batches. Between any two steps it applies queued commands (clamp, unclamp,
-flip a hidden unit, re-initialise, change beta), so a command never lands in the middle of a step. After each
-batch it publishes an immutable ``Snapshot`` under a lock: readers (the app's periodic callback, tests, the
-CLI) take the latest one and never touch the engine. A target step rate is met by sleeping between steps;
-``None`` runs at full speed, with batches sized to about ``1 / publish_hz`` seconds so that snapshots keep
-coming. The numba kernels and BLAS release the GIL, so the main thread stays responsive.
+The thread runs one sweep at a time. Before each sweep it applies queued commands (clamp, unclamp, flip a
+hidden unit, re-initialise, change beta), so a command never lands in the middle of a sweep. At most
+``publish_hz`` times a second (and after every command while paused) it publishes an immutable ``Snapshot``
+under a lock: readers (the app's periodic callback, tests, the CLI) take the latest one and never touch the
+engine. A target rate is met by sleeping between sweeps; ``None`` runs at full speed. The numba kernels and
+BLAS release the GIL, so the main thread stays responsive.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -22,15 +23,17 @@ from rbm_explorer.sampling.gibbs import GibbsEngine
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A copy of the chains and traces after ``steps`` sweeps.
+    """A copy of the chains and traces after ``steps`` sweeps; ``version`` counts publications.
 
     ``v``, ``h`` are natural states (chains x units); ``label`` is (chains,) or None. Traces have one row
-    per recorded step: ``trace_steps`` (T,), ``energy`` and ``free_energy`` (T x chains),
-    ``watched_inputs`` (T x chains x len(watched_units)) - the inputs I_mu(v) of the watched hidden units,
-    ``visible_mean`` (T x chains) - the mean visible feature (the magnetization for spins).
+    per sweep and cover the first ``trace_chains`` chains (K): ``trace_steps`` (T,), ``energy`` E(v, h) and
+    ``free_energy`` F(v) (T x K), ``watched_inputs`` (T x K x len(watched_units)) - the inputs I_mu(v) of the
+    watched hidden units, ``visible_mean`` (T x K) - the mean visible feature (the magnetization for spins).
+    They are computed in float32 after each sweep from the new v and the h that generated it.
     """
 
     steps: int
+    version: int
     v: np.ndarray
     h: np.ndarray
     label: np.ndarray | None
@@ -58,23 +61,21 @@ class _Traces:
         self.n_chains, self.n_watched = n_chains, n_watched
 
     def record(self, engine: GibbsEngine, watched: tuple) -> None:
-        """Observables of the chains now: E(v, h), F(v) and the watched hidden inputs I(v)."""
-        rbm, st = engine.rbm, engine.state
-        v = rbm.visible.natural_from_features(st.v)
-        label = engine.label_states()
-        inputs = rbm.inputs_h_from_v(v, label)
-        hidden = rbm.hidden
-        h = st.h.astype(np.float64)
-        energy = rbm.visible.energy(v) + hidden.energy(h) - np.einsum("bm,bm->b", inputs, h)
-        free = rbm.visible.energy(v) - hidden.cgf(inputs)
-        if label is not None:
-            energy = energy + rbm.label.energy(label)
-            free = free + rbm.label.energy(label)
+        """Observables of the first chains now: E(v, h), F(v) and the watched hidden inputs I(v)."""
+        rbm, st, k = engine.rbm, engine.state, self.n_chains
+        inputs = engine.current_inputs_h(k)
+        v = rbm.visible.natural_from_features(st.v[:k])
+        h = st.h[:k]
+        visible_energy = rbm.visible.energy(v)
+        if st.label is not None:
+            visible_energy = visible_energy + rbm.label.energy(rbm.label.natural_from_features(st.label[:k]))
+        energy = visible_energy + rbm.hidden.energy(h) - np.einsum("bm,bm->b", inputs, h)
+        free = visible_energy - rbm.hidden.cgf(inputs)
         self.steps.append(st.steps)
         self.energy.append(energy.astype(np.float32))
         self.free_energy.append(free.astype(np.float32))
-        self.inputs.append(inputs[:, list(watched)].astype(np.float32))
-        self.visible_mean.append(st.v.mean(axis=1))
+        self.inputs.append(inputs[:, list(watched)])
+        self.visible_mean.append(st.v[:k].mean(axis=1))
 
     def arrays(self):
         n = len(self.steps)
@@ -103,6 +104,8 @@ class SamplerWorker:
         Hidden units whose inputs are traced.
     trace_length : int
         Steps kept in the traces; 0 turns tracing off (full speed benchmarks).
+    trace_chains : int
+        How many chains (the first ones) the traces follow; bounds the cost of tracing.
     publish_hz : float
         How often a snapshot is published when running flat out.
     """
@@ -113,6 +116,7 @@ class SamplerWorker:
         steps_per_second: float | None = None,
         watched_units=(),
         trace_length: int = 500,
+        trace_chains: int = 64,
         publish_hz: float = 30.0,
         name: str = "rbm-sampler",
     ):
@@ -123,7 +127,9 @@ class SamplerWorker:
                 raise ValueError(f"watched hidden unit {unit} out of range 0..{engine.rbm.n_hidden - 1}")
         self.steps_per_second = steps_per_second
         self.publish_interval = 1.0 / publish_hz
-        self._traces = _Traces(trace_length, engine.n_chains, len(self.watched_units)) if trace_length else None
+        traced = min(trace_chains, engine.n_chains)
+        self._traces = _Traces(trace_length, traced, len(self.watched_units)) if trace_length else None
+        self._version = 0
         self._commands: collections.deque = collections.deque()
         self._lock = threading.Lock()
         self._run = threading.Event()
@@ -274,10 +280,12 @@ class SamplerWorker:
             steps, energy, free, inputs, vmean = self._traces.arrays()
         else:
             steps = np.empty(0, np.int64)
-            energy = free = vmean = np.empty((0, eng.n_chains), np.float32)
-            inputs = np.empty((0, eng.n_chains, len(self.watched_units)), np.float32)
+            energy = free = vmean = np.empty((0, 0), np.float32)
+            inputs = np.empty((0, 0, len(self.watched_units)), np.float32)
+        self._version += 1
         return Snapshot(
             steps=eng.state.steps,
+            version=self._version,
             v=eng.visible_states(),
             h=eng.hidden_states(),
             label=eng.label_states(),
@@ -299,6 +307,16 @@ class SamplerWorker:
             self._snapshot = snap
 
     def _loop(self) -> None:
+        try:
+            self._run_loop()
+        except BaseException as exc:  # never die silently: record, pause, publish what we can
+            self._error = f"sampler thread failed: {type(exc).__name__}: {exc}"
+            self._run.clear()
+            self._stop.set()
+            with self._lock:
+                self._snapshot = dataclasses.replace(self._snapshot, running=False, error=self._error)
+
+    def _run_loop(self) -> None:
         last_publish = time.monotonic()
         rate_window = collections.deque(maxlen=64)
         next_step_at = time.monotonic()
