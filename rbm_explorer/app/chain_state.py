@@ -14,6 +14,8 @@ import param
 from rbm_explorer.io import ModelFile, load_model
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
+TRACED_CHAINS = 64
+
 
 def tile_chains(v: np.ndarray, image_shape: tuple[int, int], columns: int, pad: float = np.nan) -> np.ndarray:
     """Arrange chains (chains x N) as a grid of images with a one-pixel gap (NaN) between them."""
@@ -63,7 +65,7 @@ class ChainSession(param.Parameterized):
         self.param.hidden_unit.bounds = (0, model.rbm.n_hidden - 1)
         engine = GibbsEngine(model.rbm, n_chains, seed=seed)
         self.worker = SamplerWorker(engine, steps_per_second=self.steps_per_second, watched_units=[0],
-                                    trace_length=400)
+                                    trace_length=400, trace_chains=TRACED_CHAINS)
         self._last_version = -1
         self.poll()
 
@@ -86,6 +88,15 @@ class ChainSession(param.Parameterized):
     def flip(self):
         """Flip the chosen hidden unit in every chain and hold it there."""
         self.worker.flip_hidden(self.hidden_unit)
+
+    @property
+    def n_chains(self) -> int:
+        return self.worker.engine.n_chains
+
+    @property
+    def traced_chains(self) -> int:
+        """How many chains the traces follow."""
+        return min(self.n_chains, TRACED_CHAINS)
 
     @property
     def hidden_levels(self) -> tuple[float, float]:

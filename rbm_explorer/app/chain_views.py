@@ -34,10 +34,11 @@ class MagnetizationTrace(pn.viewable.Viewer):
     state = param.ClassSelector(class_=ChainSession)
 
     def _curves(self, trace_steps, magnetization):
-        n_chains = self.state.worker.engine.n_chains
         have = trace_steps is not None and len(trace_steps) > 0
+        n_chains = magnetization.shape[1] if have else self.state.traced_chains
+        value = hv.Dimension("mean_visible_state", label="mean visible state")
         curves = {
-            chain: hv.Curve((trace_steps, magnetization[:, chain]) if have else ([], []), "sweep", "mean_visible_state")
+            chain: hv.Curve((trace_steps, magnetization[:, chain]) if have else ([], []), "sweep", value)
             for chain in range(n_chains)
         }
         return hv.NdOverlay(curves, kdims="chain").opts(
@@ -97,7 +98,7 @@ class ChainPage(pn.viewable.Viewer):
             "## Live Gibbs chains\n" + meta.get("description", repr(self.state.model.rbm)), sizing_mode="stretch_width"
         )
         low, high = self.state.visible_levels
-        legend = pn.pane.Markdown(f"{self.state.worker.engine.n_chains} chains; white = {high:+g}, black = {low:+g}.")
+        legend = pn.pane.Markdown(f"{self.state.n_chains} chains; white = {high:+g}, black = {low:+g}.")
         grid = pn.Column(ChainGrid(state=self.state), legend)
         body = pn.Row(ChainControls(state=self.state), grid, MagnetizationTrace(state=self.state))
         return pn.Column(intro, body, sizing_mode="stretch_width")
