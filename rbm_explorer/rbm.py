@@ -125,19 +125,6 @@ class RBM:
     def mean_v_from_h(self, h, beta: float = 1.0) -> np.ndarray:
         return self.visible.mean_from_inputs(self.inputs_v_from_h(h), beta)
 
-    # --- copies ------------------------------------------------------------------------------------------
-    def replace(self, **changes) -> "RBM":
-        """A new RBM with some of visible, hidden, weights, label, label_weights replaced."""
-        parts = dict(
-            visible=self.visible,
-            hidden=self.hidden,
-            weights=self.weights,
-            label=self.label,
-            label_weights=self.label_weights,
-        )
-        parts.update(changes)
-        return RBM(**parts)
-
 
 def _logsumexp0(a):
     top = a.max(axis=0)

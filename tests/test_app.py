@@ -41,7 +41,7 @@ def test_session_state_publishes_snapshots_and_stops_its_thread():
     state.clamp_low()
     target = state.steps + 20
     wait_until(lambda: (state.poll(), state.steps)[1] > target, 30, what="steps after clamping")
-    assert state.clamp_text == "clamped to -1" and np.all(state.hidden_value == -1)
+    assert state.clamp_text == "clamped to -1" and np.all(state.worker.snapshot().h[:, 0] == -1)
     assert np.all(state.magnetization[-1] < 0)
     assert len(sampler_threads()) == before + 1
     state.close()

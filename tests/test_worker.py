@@ -185,7 +185,7 @@ def test_main_thread_stays_responsive_while_the_sampler_runs_second_long_steps()
     assert gap < 0.2, f"main thread blocked for {gap * 1000:.0f} ms (one sweep takes {sweep * 1000:.0f} ms)"
 
 
-KERNELS = ["sample_two_state_into", "sample_categorical_into", "sample_gaussian_into", "uniform_into"]
+KERNELS = ["sample_two_state_into", "sample_categorical_into", "sample_gaussian_into"]
 
 
 @pytest.mark.parametrize("name", KERNELS)

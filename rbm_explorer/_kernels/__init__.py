@@ -7,7 +7,7 @@ ceiling on 2 cores, while numba's parallel layer fought OpenBLAS's spinning thre
 the app does with one sampler per browser session.
 """
 
-from rbm_explorer._kernels.random import seed_chain_states, uniform_into
+from rbm_explorer._kernels.random import seed_chain_states
 from rbm_explorer._kernels.sampling import (
     sample_categorical_into,
     sample_gaussian_into,
@@ -16,7 +16,6 @@ from rbm_explorer._kernels.sampling import (
 
 __all__ = [
     "seed_chain_states",
-    "uniform_into",
     "sample_two_state_into",
     "sample_categorical_into",
     "sample_gaussian_into",

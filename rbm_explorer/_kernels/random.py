@@ -38,14 +38,3 @@ def splitmix_uniform(counter, k):
 def advance(counter, n):
     """Counter after ``n`` draws."""
     return counter + np.uint64(n) * GOLDEN
-
-
-@nb.njit(nogil=True, cache=True)
-def uniform_into(states, out):
-    """Fill ``out`` (chains x n) with uniforms, row c from chain c's stream; advances ``states``."""
-    n_chains, n = out.shape
-    for c in range(n_chains):
-        s = states[c]
-        for j in range(n):
-            out[c, j] = splitmix_uniform(s, j)
-        states[c] = advance(s, n)

@@ -51,7 +51,6 @@ class ChainSession(param.Parameterized):
     mosaic = param.Array(default=None, doc="Tiled picture of all chains")
     magnetization = param.Array(default=None, doc="Mean visible state of each chain over the traced steps (steps x chains)")
     trace_steps = param.Array(default=None)
-    hidden_value = param.Array(default=None, doc="Current value of the chosen hidden unit in each chain")
     steps = param.Integer(default=0)
     measured_rate = param.Number(default=0.0)
     clamp_text = param.String(default="free")
@@ -136,7 +135,6 @@ class ChainSession(param.Parameterized):
         text = "free" if unit not in clamped else f"clamped to {float(np.mean(clamped[unit])):+g}"
         self.param.update(
             mosaic=tile_chains(snap.v.astype(np.float32), self.image_shape, self.columns),
-            hidden_value=snap.h[:, unit].copy(),
             trace_steps=snap.trace_steps,
             magnetization=snap.visible_mean,
             steps=snap.steps,

@@ -47,16 +47,6 @@ class ChainState:
     def n_chains(self) -> int:
         return self.v.shape[0]
 
-    def copy(self) -> "ChainState":
-        return ChainState(
-            self.v.copy(),
-            self.h.copy(),
-            None if self.label is None else self.label.copy(),
-            self.counters.copy(),
-            self.steps,
-            {k: dict(d) for k, d in self.clamps.items()},
-        )
-
 
 def as_generator(seed) -> np.random.Generator:
     """A Generator from a seed, a SeedSequence or a Generator (passed through)."""
@@ -255,27 +245,6 @@ class GibbsEngine:
         if self.state.label is None:
             return None
         return self.rbm.label.natural_from_features(self.state.label)
-
-    def energies(self) -> np.ndarray:
-        """E(v, h) of each chain (float64), using the current state."""
-        rbm = self.rbm
-        return rbm.energy(self.visible_states(), self.hidden_states(), self.label_states())
-
-    def free_energies(self) -> np.ndarray:
-        """F(v) of each chain at the current visible state (with the chain's label if any)."""
-        return self.rbm.free_energy_v(self.visible_states(), self.label_states())
-
-
-def sample(rbm: RBM, n_chains: int, n_steps: int, seed=None, beta: float = 1.0, init_v=None, clamp_h=None):
-    """Convenience: run ``n_steps`` sweeps and return (v, h) natural states.
-
-    ``clamp_h`` maps hidden unit index to value.
-    """
-    engine = GibbsEngine(rbm, n_chains, seed=seed, beta=beta, init_v=init_v)
-    for unit, value in (clamp_h or {}).items():
-        engine.clamp("h", [unit], [value])
-    engine.step(n_steps)
-    return engine.visible_states(), engine.hidden_states()
 
 
 def _layout(rbm: RBM) -> tuple:
