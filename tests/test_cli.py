@@ -122,3 +122,22 @@ def test_import_an_rbms_archive(tmp_path):
     assert "RBM(6 binary visible, 3 binary hidden)" in out and '"update": 1' in out
     assert_one_line_error(cli("import", tmp_path / "run.h5", "--update", 7, "--out", tmp_path / "x.npz",
                               check=False), "no update 7; saved updates: [1, 50]")
+
+
+def test_datasets_list_and_show(tmp_path):
+    listing = cli("datasets").stdout
+    for name in ("mnist", "digits8", "bars4", "bars_stripes12", "faces", "celeba", "ww_domain", "alignment"):
+        assert f"\n{name} " in "\n" + listing
+    out = tmp_path / "grid.png"
+    result = cli("datasets", "show", "mnist", "-o", "digits=0,1", "-o", "threshold=0.3", "--out", out)
+    assert "mnist(digits=0,1): 2128 samples x 784" in result.stderr
+    from PIL import Image
+
+    with Image.open(out) as picture:
+        assert picture.width > 200 and len(np.unique(np.asarray(picture))) > 2
+
+
+def test_datasets_errors_are_one_line():
+    assert_one_line_error(cli("datasets", "show", "cifar", check=False), "unknown dataset 'cifar'; available:")
+    assert_one_line_error(cli("datasets", "show", "mnist", "-o", "digits=0,12", check=False),
+                          "classes [12] are not in 0..9")

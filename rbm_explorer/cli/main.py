@@ -151,6 +151,40 @@ def cmd_import(args) -> int:
     return 0
 
 
+# --- datasets ----------------------------------------------------------------------------------------------
+def parse_option(text: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as JSON when it parses (numbers, null, true), else kept as a string."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--option takes KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_datasets(args) -> int:
+    from rbm_explorer.datasets import list_datasets, load_dataset
+
+    if args.action is None:
+        for entry in list_datasets():
+            options = ", ".join(f"{k}={v!r}" for k, v in entry.options().items())
+            print(f"{entry.name:<16} {entry.description}")
+            print(f"{'':<16} options: {options}")
+        return 0
+    if not args.name:
+        raise UserError("datasets show needs a dataset NAME")
+    dataset = load_dataset(args.name, **dict(args.option))
+    print(f"{dataset.name}: {dataset.n_samples} samples x {dataset.n_features} ({dataset.encoding}), "
+          f"{len(dataset.train)} train / {len(dataset.test)} test; classes {dataset.class_counts()}", file=sys.stderr)
+    if args.out:
+        from rbm_explorer.datasets.show import save_dataset_picture
+
+        path = save_dataset_picture(dataset, args.out, n=args.n, seed=args.seed)
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 # --- serve ---------------------------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
     from rbm_explorer.resources import apps_dir
@@ -200,6 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--update", type=int, help="which saved update (default: the newest)")
     imp.add_argument("--out", required=True, help="output .npz model file")
     imp.set_defaults(func=cmd_import)
+
+    data = sub.add_parser("datasets", help="list the datasets, or show samples of one")
+    data.add_argument("action", nargs="?", choices=["show"], help="'show NAME' describes a dataset")
+    data.add_argument("name", nargs="?", help="dataset name (see the list)")
+    data.add_argument("--option", "-o", type=parse_option, action="append", default=[], metavar="KEY=VALUE",
+                      help="loader option, e.g. -o digits=0,1 -o threshold=0.3; may repeat")
+    data.add_argument("--out", help="write a PNG picture of samples (a logo for sequence data)")
+    data.add_argument("--n", type=int, default=64, help="how many samples to draw")
+    data.add_argument("--seed", type=int, default=0, help="which samples to draw")
+    data.set_defaults(func=cmd_datasets)
 
     serve = sub.add_parser("serve", help="serve the Panel app")
     serve.add_argument("--port", type=int, default=5006)
