@@ -128,6 +128,11 @@ class Layer(ABC):
     def sample_from_inputs(self, inputs, beta: float, states, out) -> None:
         """Sample features given float32 inputs (chains x n_features) into ``out``; advances ``states``."""
 
+    def fields_from_mean(self, mean: np.ndarray) -> np.ndarray:
+        """Fields whose zero-input conditional mean is ``mean`` (feature layout): the independent-unit model
+        of the data, used to initialise visible fields from data frequencies."""
+        raise ValueError(f"{self.kind} units have no fields-from-frequencies initialisation")
+
     @abstractmethod
     def random_features(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Uniform-noise initial states in feature form, float32 (n x n_features)."""
@@ -167,10 +172,12 @@ class TwoStateLayer(Layer):
 
     @property
     def sampling_fields(self) -> np.ndarray:
-        cached = getattr(self, "_fields32", None)
-        if cached is None:
-            cached = self._fields32 = self.feature_fields.astype(np.float32)
-        return cached
+        """float32 copy of the fields; made per call (M floats) so that training may update them in place."""
+        return self.feature_fields.astype(np.float32)
+
+    def fields_from_mean(self, mean, eps: float = 1e-3):
+        p_high = np.clip((np.asarray(mean, np.float64) - self.low) / (self.high - self.low), eps, 1 - eps)
+        return np.log(p_high / (1 - p_high)) / self.scale
 
     def random_features(self, n, rng):
         pick = rng.random((n, self.n_units)) < 0.5

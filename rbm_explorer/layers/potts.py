@@ -72,10 +72,13 @@ class Potts(Layer):
         from rbm_explorer._kernels import sample_categorical_into
 
         shape = (inputs.shape[0], self.n_units, self.q)
-        fields32 = getattr(self, "_fields32", None)
-        if fields32 is None:
-            fields32 = self._fields32 = self.fields.astype(np.float32)
+        fields32 = self.fields.astype(np.float32)  # per call, so that training may update the fields in place
         sample_categorical_into(inputs.reshape(shape), fields32, np.float32(beta), states, out.reshape(shape))
+
+    def fields_from_mean(self, mean, eps: float = 1e-3):
+        freqs = np.clip(np.asarray(mean, np.float64).reshape(self.n_units, self.q), eps, None)
+        logs = np.log(freqs / freqs.sum(axis=1, keepdims=True))
+        return (logs - logs.mean(axis=1, keepdims=True)).reshape(-1)
 
     def random_features(self, n, rng):
         return self.features(rng.integers(0, self.q, size=(n, self.n_units))).astype(np.float32)

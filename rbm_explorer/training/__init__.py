@@ -1,0 +1,1 @@
+"""Training: one loop (PCD, CD, Rdm), optimizers and weight constraints."""

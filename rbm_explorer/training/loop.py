@@ -1,0 +1,183 @@
+"""The training loop: one loop for PCD, CD and Rdm, which differ only in where the negative chains start.
+
+Each update: take a minibatch, compute the positive moments, run the negative chains (a ``GibbsEngine``) for
+``gibbs_steps`` sweeps, form the likelihood gradient (``gradients.py``), subtract the weight penalties and the
+quadratic-constraint gradient, take an optimizer step, re-zero the fields if asked, and project the weights of
+linear-constrained units (PAPERS.md section 1: a hook before the step, a projection after it).
+
+Randomness: the minibatch order of epoch e comes from ``SeedSequence([seed, e])`` and the chains own their
+streams, so a run resumed from an epoch checkpoint reaches the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from rbm_explorer.layers import layer_class
+from rbm_explorer.rbm import RBM
+from rbm_explorer.sampling import GibbsEngine
+from rbm_explorer.training.config import TrainingConfig
+from rbm_explorer.training.constraints import ConstraintSet
+from rbm_explorer.training.gradients import likelihood_gradient, moments
+from rbm_explorer.training.optimizers import make_optimizer
+
+
+@dataclass
+class UpdateRecord:
+    """What one update did; callbacks receive it."""
+
+    update: int
+    epoch: int
+    learning_rate: float
+    seconds: float
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    reconstruction_error: float
+    seconds: float
+    singular_values: list | None = None
+
+
+@dataclass
+class History:
+    """Per-epoch monitors, and weight snapshots (epoch -> weight matrix) for the spectra."""
+
+    epochs: list[EpochRecord] = field(default_factory=list)
+    weight_snapshots: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def initialize_rbm(visible_kind: str, hidden_kind: str, n_visible: int, n_hidden: int, data_features: np.ndarray,
+                   config: TrainingConfig, q: int | None = None) -> RBM:
+    """Gaussian weights N(0, weight_std^2), visible fields of the independent-unit model of the data (or zero
+    with ``zero_fields``), zero hidden fields."""
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x1A17]))
+    visible_cls = layer_class(visible_kind)
+    shape = (n_visible, q) if visible_kind == "potts" else (n_visible,)
+    visible = visible_cls(np.zeros(shape))
+    if not config.zero_fields:
+        visible = visible_cls(visible.fields_from_mean(data_features.mean(axis=0)).reshape(shape))
+    hidden = layer_class(hidden_kind)(np.zeros(n_hidden))
+    weights = config.weight_std * rng.standard_normal(shape + (n_hidden,))
+    return RBM(visible, hidden, weights)
+
+
+class Trainer:
+    """Trains ``rbm`` in place on natural visible states ``data`` (n x N).
+
+    Parameters
+    ----------
+    rbm : RBM without a label unit.
+    data : natural states of the visible kind.
+    config : TrainingConfig
+    constraints : a ``ConstraintSet``, a single constraint, or None.
+    sample_weights : optional per-sample weights of the data.
+    """
+
+    def __init__(self, rbm: RBM, data, config: TrainingConfig, constraints=None, sample_weights=None):
+        if rbm.label is not None:
+            raise ValueError("training RBMs with a label unit is not supported by this trainer yet")
+        if constraints is not None and not isinstance(constraints, ConstraintSet):
+            constraints = ConstraintSet([constraints])
+        self.rbm, self.config, self.constraints = rbm, config, constraints
+        self.features = rbm.visible.features(np.asarray(data)).astype(np.float64)
+        if len(self.features) < config.batch_size:
+            raise ValueError(f"{len(self.features)} samples are fewer than one batch of {config.batch_size}")
+        self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, np.float64)
+        self.params = [rbm.weight_matrix, rbm.visible.feature_fields, rbm.hidden.fields]
+        for p in self.params:
+            if not np.shares_memory(p, rbm.weights) and p is rbm.weight_matrix:
+                raise ValueError("weights must be contiguous so that updates reach the model")
+        self.optimizer = make_optimizer(config.optimizer, self.params)
+        chains = len(self.features[: config.batch_size]) if config.algorithm == "cd" else config.chains
+        start = None if config.algorithm == "rdm" else self.features[:chains]
+        self.engine = GibbsEngine(rbm, chains, seed=np.random.SeedSequence([config.seed, 0xC4A1]),
+                                  init_v=None if start is None else rbm.visible.natural_from_features(start))
+        self.epoch = 0
+        self.update = 0
+        self.history = History()
+        monitor = np.random.default_rng(np.random.SeedSequence([config.seed, 0x3017]))
+        self.monitor_index = monitor.choice(len(self.features), min(config.monitor_samples, len(self.features)),
+                                            replace=False)
+        if 0 in config.snapshot_epochs:
+            self.history.weight_snapshots[0] = rbm.weight_matrix.copy()
+        if constraints is not None:
+            constraints.project(rbm.weight_matrix)
+
+    @property
+    def updates_per_epoch(self) -> int:
+        return len(self.features) // self.config.batch_size
+
+    @property
+    def total_updates(self) -> int:
+        return self.updates_per_epoch * self.config.epochs
+
+    def _negative_features(self, batch: np.ndarray) -> np.ndarray:
+        cfg, engine = self.config, self.engine
+        engine.set_model(self.rbm)
+        if cfg.algorithm == "cd":
+            engine.reinitialize(self.rbm.visible.natural_from_features(batch))
+        elif cfg.algorithm == "rdm":
+            engine.reinitialize(None)
+        engine.step(cfg.gibbs_steps)
+        return engine.state.v.astype(np.float64)
+
+    def _update(self, batch_index: np.ndarray) -> None:
+        cfg, rbm = self.config, self.rbm
+        batch = self.features[batch_index]
+        weights = None if self.sample_weights is None else self.sample_weights[batch_index]
+        positive = moments(rbm, batch, weights)
+        negative = moments(rbm, self._negative_features(batch))
+        grad = likelihood_gradient(rbm, positive, negative)
+        w = rbm.weight_matrix
+        if cfg.l2:
+            grad.weights -= cfg.l2 * w
+        if cfg.l1:
+            grad.weights -= cfg.l1 * np.sign(w)
+        if self.constraints is not None:
+            grad.weights -= self.constraints.penalty_gradient(w)
+        lr = cfg.learning_rate_at(self.update / max(1, self.total_updates - 1))
+        self.optimizer.step(grad.as_list(), lr)
+        if cfg.zero_fields:
+            self.params[1][...] = 0.0
+            self.params[2][...] = 0.0
+        if self.constraints is not None:
+            self.constraints.project(w)
+        self.update += 1
+        self._last_lr = lr
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, epoch]))
+        return rng.permutation(len(self.features))
+
+    def reconstruction_error(self) -> float:
+        """Mean squared difference between monitored data and E[v | E[h | v]] (a cheap progress monitor)."""
+        rbm, data = self.rbm, self.features[self.monitor_index]
+        mean_h = rbm.hidden.mean_from_inputs(data @ rbm.weight_matrix)
+        mean_v = rbm.visible.mean_from_inputs(mean_h @ rbm.weight_matrix.T)
+        return float(np.mean((data - mean_v) ** 2))
+
+    def run(self, callback: Callable[[UpdateRecord], None] | None = None,
+            callback_every: int = 1) -> Iterator[EpochRecord]:
+        """Train the remaining epochs, yielding an ``EpochRecord`` after each; ``callback`` sees updates."""
+        cfg = self.config
+        while self.epoch < cfg.epochs:
+            start = time.perf_counter()
+            order = self._epoch_order(self.epoch)
+            for b in range(self.updates_per_epoch):
+                t0 = time.perf_counter()
+                self._update(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+                if callback is not None and self.update % callback_every == 0:
+                    callback(UpdateRecord(self.update, self.epoch, self._last_lr, time.perf_counter() - t0))
+            self.epoch += 1
+            record = EpochRecord(self.epoch, self.reconstruction_error(), time.perf_counter() - start)
+            if self.epoch in cfg.snapshot_epochs:
+                self.history.weight_snapshots[self.epoch] = self.rbm.weight_matrix.copy()
+                record.singular_values = np.linalg.svd(self.rbm.weight_matrix, compute_uv=False).tolist()
+            self.history.epochs.append(record)
+            yield record

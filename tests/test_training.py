@@ -1,0 +1,170 @@
+"""The training loop: exact gradients, likelihood gains on tiny models, all three algorithms, resume."""
+
+import numpy as np
+import pytest
+from conftest import HIDDEN_KINDS, VISIBLE_KINDS, tiny_rbm
+
+from rbm_explorer.analysis.exact import log_partition_exact, log_prob_visible_exact
+from rbm_explorer.training.checkpoint import resume_trainer, save_checkpoint, train_with_checkpoints
+from rbm_explorer.training.config import TrainingConfig
+from rbm_explorer.training.gradients import likelihood_gradient, moments
+from rbm_explorer.training.loop import Trainer, initialize_rbm
+
+
+def mean_log_likelihood(rbm, data):
+    return float(np.mean(-rbm.free_energy_v(data)) - log_partition_exact(rbm))
+
+
+def exact_model_moments(rbm):
+    states, log_p = log_prob_visible_exact(rbm)
+    return moments(rbm, rbm.visible.features(states), np.exp(log_p))
+
+
+@pytest.mark.parametrize("hidden", HIDDEN_KINDS)
+@pytest.mark.parametrize("visible", VISIBLE_KINDS)
+def test_gradient_equals_finite_differences_of_the_exact_log_likelihood(visible, hidden):
+    rbm = tiny_rbm(visible, hidden, seed=31)
+    states, log_p = log_prob_visible_exact(tiny_rbm(visible, hidden, seed=32))
+    data = states[np.random.default_rng(0).choice(len(states), 40, p=np.exp(log_p))]
+    grad = likelihood_gradient(rbm, moments(rbm, rbm.visible.features(data)), exact_model_moments(rbm))
+    eps = 1e-6
+    for param, analytic in zip([rbm.weight_matrix, rbm.visible.feature_fields, rbm.hidden.fields], grad.as_list()):
+        flat = param.reshape(-1)
+        for j in range(0, flat.size, max(1, flat.size // 7)):
+            old = flat[j]
+            flat[j] = old + eps
+            up = mean_log_likelihood(rbm, data)
+            flat[j] = old - eps
+            down = mean_log_likelihood(rbm, data)
+            flat[j] = old
+            assert (up - down) / (2 * eps) == pytest.approx(analytic.reshape(-1)[j], abs=1e-6)
+
+
+def correlated_teacher(visible: str):
+    """A tiny RBM with strong correlations, so that the independent-unit start is far from it: each of two
+    hidden units pushes visible units towards one state (spins all up / all down; Potts state 0 / state 1;
+    binary: one half of the units on)."""
+    rbm = tiny_rbm(visible, "binary", seed=41, n_hidden=2, weight_scale=0.0)
+    w = rbm.weight_matrix.reshape(rbm.n_visible, -1, 2)
+    rbm.visible.fields[...] = 0.0
+    rbm.hidden.fields[...] = -1.0
+    if visible == "potts":
+        w[:, 0, 0], w[:, 1, 1] = 3.0, 3.0
+        rbm.hidden.fields[...] = -4.0
+    elif visible == "spin":
+        w[:, 0, 0], w[:, 0, 1] = 1.5, -1.5
+    else:  # binary: each hidden unit switches on one half of the visible units
+        half = rbm.n_visible // 2
+        w[:half, 0, 0], w[half:, 0, 1] = 3.0, 3.0
+        rbm.visible.fields[...] = -1.5
+        rbm.hidden.fields[...] = -1.5 * half  # each half is all-off or all-on about equally often
+    return rbm
+
+
+@pytest.mark.parametrize("algorithm,sweeps,share", [("pcd", 5, 0.9), ("cd", 5, 0.6), ("rdm", 20, 0.6)])
+@pytest.mark.parametrize("visible", VISIBLE_KINDS)
+def test_training_approaches_the_teacher_likelihood(visible, algorithm, sweeps, share):
+    """Data drawn from a correlated teacher RBM; a student trained from the independent-unit start closes most
+    of the likelihood gap (PCD at least 90 %; CD and Rdm are biased estimators, at least 60 %)."""
+    teacher = correlated_teacher(visible)
+    states, log_p = log_prob_visible_exact(teacher)
+    data = states[np.random.default_rng(1).choice(len(states), 2000, p=np.exp(log_p))]
+    config = TrainingConfig(algorithm=algorithm, gibbs_steps=sweeps, batch_size=50, n_chains=200, epochs=25,
+                            learning_rate=0.05, optimizer="adam", schedule="linear", final_learning_rate=0.005)
+    q = teacher.visible.q if visible == "potts" else None
+    student = initialize_rbm(visible, "binary", teacher.n_visible, 4, teacher.visible.features(data), config, q=q)
+    before, target = mean_log_likelihood(student, data), mean_log_likelihood(teacher, data)
+    assert target - before > 0.3, "the teacher must be far from the independent-unit model"
+    list(Trainer(student, data, config).run())
+    after = mean_log_likelihood(student, data)
+    assert after - before > share * (target - before), (before, after, target)
+
+
+def test_zero_fields_stay_zero_and_spin_symmetry_holds():
+    teacher = tiny_rbm("spin", "spin", seed=42)
+    states, log_p = log_prob_visible_exact(teacher)
+    data = states[np.random.default_rng(2).choice(len(states), 500, p=np.exp(log_p))]
+    config = TrainingConfig(epochs=3, batch_size=50, zero_fields=True, learning_rate=0.05)
+    rbm = initialize_rbm("spin", "spin", 6, 3, teacher.visible.features(data), config)
+    list(Trainer(rbm, data, config).run())
+    assert not rbm.visible.fields.any() and not rbm.hidden.fields.any()
+    np.testing.assert_allclose(rbm.free_energy_v(states), rbm.free_energy_v(-states))
+
+
+def test_visible_fields_start_at_the_data_frequencies():
+    data = (np.random.default_rng(3).random((1000, 5)) < [0.1, 0.3, 0.5, 0.7, 0.9]).astype(float)
+    config = TrainingConfig(weight_std=1e-9)
+    rbm = initialize_rbm("binary", "binary", 5, 2, data, config)
+    np.testing.assert_allclose(rbm.mean_v_from_h(np.zeros((1, 2)))[0], data.mean(0), atol=1e-6)
+
+
+def test_resumed_run_reaches_the_same_weights(tmp_path):
+    rbm0 = tiny_rbm("binary", "binary", seed=43)
+    states, log_p = log_prob_visible_exact(rbm0)
+    data = states[np.random.default_rng(4).choice(len(states), 300, p=np.exp(log_p))]
+    config = TrainingConfig(algorithm="rdm", gibbs_steps=3, batch_size=30, epochs=6, optimizer="adam",
+                            snapshot_epochs=(0, 2, 6))
+
+    def fresh():
+        return Trainer(initialize_rbm("binary", "binary", 6, 3, rbm0.visible.features(data), config), data, config)
+
+    whole = fresh()
+    list(whole.run())
+    interrupted = fresh()
+    records = train_with_checkpoints(interrupted, tmp_path / "run.npz", every=1)
+    for _ in range(4):
+        next(records)  # "killed" after epoch 4; the checkpoint holds epoch 4
+    resumed = resume_trainer(tmp_path / "run.npz", data)
+    assert resumed.epoch == 4
+    list(resumed.run())
+    np.testing.assert_array_equal(resumed.rbm.weights, whole.rbm.weights)
+    np.testing.assert_array_equal(resumed.rbm.hidden.fields, whole.rbm.hidden.fields)
+    assert sorted(resumed.history.weight_snapshots) == [0, 2, 6]
+    assert len(resumed.history.epochs[-1].singular_values) == 3
+    save_checkpoint(resumed, tmp_path / "final.npz")
+
+
+def test_bad_configs_are_named():
+    with pytest.raises(ValueError, match="algorithm must be one of pcd, cd, rdm, got 'gibbs'"):
+        TrainingConfig(algorithm="gibbs")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        TrainingConfig(batch_size=0)
+    with pytest.raises(ValueError, match="unknown training options \\['lr'\\]"):
+        TrainingConfig.from_dict({"lr": 0.1})
+
+
+@pytest.mark.parametrize("visible", VISIBLE_KINDS)
+@pytest.mark.parametrize("layout", ["all", "released", "multiclass"])
+def test_constraints_hold_after_training(visible, layout):
+    """Every constrained unit ends with |q.w| / (|q| |w|) < 1e-5 (the issue's criterion) and the released
+    units stay free; labels come from the teacher's hidden unit 0, or from three visible patterns."""
+    from rbm_explorer.training.constraints import (class_vectors, constrain_all, constrain_all_but, linear_vector,
+                                                   multiclass_released)
+
+    teacher = correlated_teacher(visible)
+    states, log_p = log_prob_visible_exact(teacher)
+    data = states[np.random.default_rng(5).choice(len(states), 1000, p=np.exp(log_p))]
+    features = teacher.visible.features(data)
+    n_hidden = 5
+    if layout == "multiclass":
+        labels = np.digitize(features @ np.random.default_rng(6).standard_normal(features.shape[1]), [-0.5, 0.5])
+        constraints, released = multiclass_released(n_hidden, class_vectors(features, labels, 3))
+    else:
+        u = (teacher.mean_h_from_v(data)[:, 0] > 0.5).astype(float)
+        q = linear_vector(features, u)[None, :]
+        constraints = constrain_all(n_hidden, q) if layout == "all" else constrain_all_but(n_hidden, q, [0])
+        released = [] if layout == "all" else [0]
+    config = TrainingConfig(gibbs_steps=5, batch_size=50, epochs=10, learning_rate=0.05, optimizer="adam")
+    q_sites = teacher.visible.q if visible == "potts" else None
+    rbm = initialize_rbm(visible, "binary", teacher.n_visible, n_hidden, features, config, q=q_sites)
+    trainer = Trainer(rbm, data, config, constraints=constraints)
+    list(trainer.run())
+    assert trainer.constraints.violation(rbm.weight_matrix) < 1e-5
+    w = rbm.weight_matrix
+    if layout == "released":  # the free unit learns the label direction (the issue asks cos >= 0.8 on MNIST)
+        assert abs(q[0] @ w[:, 0]) / np.linalg.norm(q[0]) / np.linalg.norm(w[:, 0]) >= 0.8
+    if layout == "multiclass":  # released unit d keeps a component along its own class vector q_d
+        q_all = class_vectors(features, labels, 3)
+        for d, unit in enumerate(released):
+            cos = abs(q_all[d] @ w[:, unit]) / np.linalg.norm(q_all[d]) / np.linalg.norm(w[:, unit])
+            assert cos > 0.01, (d, cos)
