@@ -52,6 +52,15 @@ class RBM:
                 )
             self.label_weights = label_weights
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["weight_matrix"]  # a view of ``weights``; rebuilt on unpickling so updates reach both
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.weight_matrix = self.weights.reshape(self.visible.n_features, self.hidden.n_units)
+
     # --- sizes -------------------------------------------------------------------------------------------
     @property
     def n_visible(self) -> int:

@@ -111,7 +111,7 @@ def test_resumed_run_reaches_the_same_weights(tmp_path):
     whole = fresh()
     list(whole.run())
     interrupted = fresh()
-    records = train_with_checkpoints(interrupted, tmp_path / "run.npz", every=1)
+    records = train_with_checkpoints(interrupted, tmp_path / "run.npz", seconds=0)
     for _ in range(4):
         next(records)  # "killed" after epoch 4; the checkpoint holds epoch 4
     resumed = resume_trainer(tmp_path / "run.npz", data)

@@ -185,6 +185,73 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+# --- train -------------------------------------------------------------------------------------------------
+TRAIN_OVERRIDES = {  # CLI flag -> TrainingConfig field
+    "algorithm": "algorithm", "epochs": "epochs", "batch_size": "batch_size", "gibbs_steps": "gibbs_steps",
+    "chains": "n_chains", "lr": "learning_rate", "final_lr": "final_learning_rate", "schedule": "schedule",
+    "optimizer": "optimizer", "l1": "l1", "l2": "l2", "seed": "seed", "zero_fields": "zero_fields",
+}
+
+
+def recipe_from_args(args):
+    import dataclasses
+
+    from rbm_explorer.training.config import TrainingConfig
+    from rbm_explorer.training.presets import preset
+    from rbm_explorer.training.recipes import Recipe
+
+    recipe = dataclasses.replace(preset(args.preset)) if args.preset else None
+    if recipe is None and not args.dataset:
+        raise UserError("train needs --dataset or --preset")
+    options = dict(recipe.dataset_options) if recipe else {}
+    options.update(dict(args.option))
+    for flag, key in (("digits", "digits"), ("attribute", "attribute")):
+        if getattr(args, flag) is not None:
+            options[key] = getattr(args, flag)
+    config = recipe.config.to_dict() if recipe else {}
+    config.update({field: getattr(args, flag) for flag, field in TRAIN_OVERRIDES.items()
+                   if getattr(args, flag) is not None})
+    base = recipe or Recipe(args.dataset)
+    return Recipe(
+        dataset=args.dataset or base.dataset,
+        dataset_options=options,
+        hidden=args.hidden if args.hidden is not None else base.hidden,
+        hidden_kind=args.hidden_kind or base.hidden_kind,
+        constraint=args.constraint or base.constraint,
+        released=args.released if args.released is not None else base.released,
+        quadratic_strength=args.quadratic_strength or base.quadratic_strength,
+        config=TrainingConfig.from_dict({k: tuple(v) if k == "snapshot_epochs" else v for k, v in config.items()}),
+    )
+
+
+def cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    from rbm_explorer.training.recipes import train_recipe
+
+    recipe = recipe_from_args(args)
+    command = "rbm-explorer train " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])
+    bars = []  # the bar appears with the first update, so set-up errors print one clean line
+
+    def progress(record):
+        if not bars:
+            bars.append(tqdm(total=record.total_updates, initial=record.update - 1, desc="training", unit="update",
+                             file=sys.stderr, disable=args.quiet))
+        bars[0].update(1)
+        bars[0].set_postfix(epoch=record.epoch, lr=f"{record.learning_rate:.3g}", refresh=False)
+
+    try:
+        model = train_recipe(recipe, args.out, checkpoint=args.checkpoint, resume=args.resume, command=command,
+                             progress=progress, checkpoint_seconds=args.checkpoint_seconds)
+    finally:
+        for bar in bars:
+            bar.close()
+    last = model.metadata["history"]["epochs"][-1] if model.metadata["history"]["epochs"] else {}
+    print(f"wrote {args.out}: {model.rbm!r}, released units {model.metadata['released_units']}, "
+          f"reconstruction error {last.get('reconstruction_error', float('nan')):.4f}", file=sys.stderr)
+    return 0
+
+
 # --- serve ---------------------------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
     from rbm_explorer.resources import apps_dir
@@ -245,6 +312,39 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--seed", type=int, default=0, help="which samples to draw")
     data.set_defaults(func=cmd_datasets)
 
+    train = sub.add_parser("train", help="train an RBM, optionally with weight constraints")
+    train.add_argument("--preset", help="a named recipe (see rbm_explorer.training.presets); flags override it")
+    train.add_argument("--dataset", help="dataset name (rbm-explorer datasets)")
+    train.add_argument("--option", "-o", type=parse_option, action="append", default=[], metavar="KEY=VALUE",
+                       help="dataset option; may repeat")
+    train.add_argument("--digits", help="shortcut for -o digits=...")
+    train.add_argument("--attribute", help="shortcut for -o attribute=...")
+    train.add_argument("--hidden", type=int, help="number of hidden units")
+    train.add_argument("--hidden-kind", choices=["binary", "spin", "gaussian"])
+    train.add_argument("--constraint", choices=["none", "linear", "quadratic"])
+    train.add_argument("--released", type=int, help="number of released (unconstrained) hidden units")
+    train.add_argument("--quadratic-strength", type=float, help="lambda of the quadratic penalty")
+    train.add_argument("--algorithm", choices=["pcd", "cd", "rdm"])
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--gibbs-steps", type=int, help="k: sweeps per update")
+    train.add_argument("--chains", type=int, help="persistent chains (PCD) or chains (Rdm)")
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--final-lr", type=float, help="final learning rate of the schedule")
+    train.add_argument("--schedule", choices=["constant", "linear", "exponential"])
+    train.add_argument("--optimizer", choices=["sgd", "adam"])
+    train.add_argument("--l1", type=float)
+    train.add_argument("--l2", type=float)
+    train.add_argument("--zero-fields", action="store_true", default=None)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--out", required=True, help="output model file (.npz)")
+    train.add_argument("--checkpoint", help="checkpoint file (default: OUT.checkpoint.npz)")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    train.add_argument("--checkpoint-seconds", type=float, default=30.0,
+                       help="checkpoint at the first epoch end after this many seconds (0: every epoch)")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(func=cmd_train)
+
     serve = sub.add_parser("serve", help="serve the Panel app")
     serve.add_argument("--port", type=int, default=5006)
     serve.add_argument("--address", default="localhost")
@@ -259,7 +359,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, ValueError, FileNotFoundError, OSError, MemoryError) as exc:
+    except (UserError, ValueError, FileNotFoundError, OSError, MemoryError, FloatingPointError) as exc:
         if args.debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

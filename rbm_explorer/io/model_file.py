@@ -204,6 +204,10 @@ def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict 
     clashes = {"format", "format_version", "visible_kind", "hidden_kind", "q"} & set(metadata or {})
     if clashes:
         raise ModelFileError(f"metadata keys {sorted(clashes)} are set from the model itself and cannot be given")
+    for name, arr in (("weights", rbm.weights), ("visible_fields", rbm.visible.fields),
+                      ("hidden_fields", rbm.hidden.fields)):
+        if not np.all(np.isfinite(arr)):
+            raise ModelFileError(f"{path}: refusing to save {name} with NaN or Inf")
     meta = model_metadata(rbm, **(metadata or {}))
     provenance = dict(meta.get("provenance") or {})
     provenance.setdefault("package_version", __version__)

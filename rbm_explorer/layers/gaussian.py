@@ -27,5 +27,8 @@ class Gaussian(Layer):
 
         sample_gaussian_into(inputs, self.fields.astype(np.float32), np.float32(beta), states, out)
 
+    def fields_from_mean(self, mean):
+        return np.asarray(mean, np.float64)
+
     def random_features(self, n, rng):
         return rng.standard_normal((n, self.n_units)).astype(np.float32)

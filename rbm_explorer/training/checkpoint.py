@@ -8,6 +8,7 @@ resumed run replays exactly the minibatches and chain steps an uninterrupted run
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,18 +38,27 @@ def save_checkpoint(trainer: Trainer, path, metadata: dict | None = None) -> Pat
     }
     meta = dict(metadata or {})
     meta["training"] = training
-    return save_model(path, trainer.rbm, meta, extra_arrays=arrays)
+    return save_model(path, trainer.rbm, meta, extra_arrays=arrays, compress=False)
 
 
-def resume_trainer(path, data, constraints=None, sample_weights=None) -> Trainer:
-    """A trainer in exactly the state saved at ``path``, ready to ``run`` the remaining epochs."""
+def resume_trainer(path, data, constraints=None, sample_weights=None, config: TrainingConfig | None = None) -> Trainer:
+    """A trainer in exactly the state saved at ``path``, ready to ``run`` the remaining epochs.
+
+    ``config``, if given, must equal the saved one (a resumed run continues the same run); it guards against
+    resuming with other settings by mistake.
+    """
     model = load_model(path)
     training = model.metadata.get("training")
-    if not training:
+    if not training or "epoch" not in training:
         raise ValueError(f"{path}: not a training checkpoint (no 'training' metadata)")
-    config = TrainingConfig.from_dict({k: tuple(v) if k == "snapshot_epochs" else v
-                                       for k, v in training["config"].items()})
-    trainer = Trainer(model.rbm, data, config, constraints=constraints, sample_weights=sample_weights)
+    saved = TrainingConfig.from_dict({k: tuple(v) if k == "snapshot_epochs" else v
+                                      for k, v in training["config"].items()})
+    if config is not None and config != saved:
+        changed = sorted(k for k, v in config.to_dict().items() if saved.to_dict()[k] != v)
+        raise ValueError(f"{path}: the checkpoint was made with other training settings ({', '.join(changed)})")
+    config = saved
+    trainer = Trainer(model.rbm, data, config, constraints=constraints, sample_weights=sample_weights,
+                      resuming=True)
     arrays = model.extra_arrays
     trainer.optimizer.load_state_arrays(arrays)
     state = trainer.engine.state
@@ -64,9 +74,13 @@ def resume_trainer(path, data, constraints=None, sample_weights=None) -> Trainer
     return trainer
 
 
-def train_with_checkpoints(trainer: Trainer, path, every: int = 1, metadata: dict | None = None, progress=None):
-    """Run the trainer, checkpointing atomically every ``every`` epochs and at the end; yields epoch records."""
+def train_with_checkpoints(trainer: Trainer, path, seconds: float = 30.0, metadata: dict | None = None,
+                           progress=None):
+    """Run the trainer, checkpointing atomically at the first epoch end after every ``seconds`` of training
+    (0: after every epoch) and at the end; yields epoch records."""
+    last = time.monotonic()
     for record in trainer.run(callback=progress):
-        if record.epoch % every == 0 or record.epoch == trainer.config.epochs:
+        if time.monotonic() - last >= seconds or record.epoch == trainer.config.epochs:
             save_checkpoint(trainer, path, metadata)
+            last = time.monotonic()
         yield record

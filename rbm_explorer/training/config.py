@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 ALGORITHMS = ("pcd", "cd", "rdm")
 SCHEDULES = ("constant", "linear", "exponential")
 
@@ -49,7 +51,7 @@ class TrainingConfig:
             problems.append(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         for name in ("gibbs_steps", "batch_size", "epochs"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 problems.append(f"{name} must be a positive integer, got {value!r}")
         if self.n_chains is not None and self.n_chains < 1:
             problems.append(f"n_chains must be positive, got {self.n_chains}")
@@ -64,6 +66,8 @@ class TrainingConfig:
         if problems:
             raise ValueError("; ".join(problems))
         self.snapshot_epochs = tuple(int(e) for e in self.snapshot_epochs)
+        for name in ("gibbs_steps", "batch_size", "epochs"):
+            setattr(self, name, int(getattr(self, name)))
 
     @property
     def chains(self) -> int:

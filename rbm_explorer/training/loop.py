@@ -34,6 +34,7 @@ class UpdateRecord:
     epoch: int
     learning_rate: float
     seconds: float
+    total_updates: int
 
 
 @dataclass
@@ -77,9 +78,11 @@ class Trainer:
     config : TrainingConfig
     constraints : a ``ConstraintSet``, a single constraint, or None.
     sample_weights : optional per-sample weights of the data.
+    resuming : the model comes from a checkpoint: skip the initial projection and epoch-0 snapshot.
     """
 
-    def __init__(self, rbm: RBM, data, config: TrainingConfig, constraints=None, sample_weights=None):
+    def __init__(self, rbm: RBM, data, config: TrainingConfig, constraints=None, sample_weights=None,
+                 resuming: bool = False):
         if rbm.label is not None:
             raise ValueError("training RBMs with a label unit is not supported by this trainer yet")
         if constraints is not None and not isinstance(constraints, ConstraintSet):
@@ -104,10 +107,11 @@ class Trainer:
         monitor = np.random.default_rng(np.random.SeedSequence([config.seed, 0x3017]))
         self.monitor_index = monitor.choice(len(self.features), min(config.monitor_samples, len(self.features)),
                                             replace=False)
-        if 0 in config.snapshot_epochs:
-            self.history.weight_snapshots[0] = rbm.weight_matrix.copy()
-        if constraints is not None:
-            constraints.project(rbm.weight_matrix)
+        if not resuming:  # a resumed run's weights are already projected; projecting again moves rounding bits
+            if constraints is not None:
+                constraints.project(rbm.weight_matrix)
+            if 0 in config.snapshot_epochs:
+                self.history.weight_snapshots[0] = rbm.weight_matrix.copy()
 
     @property
     def updates_per_epoch(self) -> int:
@@ -141,6 +145,11 @@ class Trainer:
             grad.weights -= cfg.l1 * np.sign(w)
         if self.constraints is not None:
             grad.weights -= self.constraints.penalty_gradient(w)
+        if not all(np.isfinite(g).all() for g in grad.as_list()):
+            raise FloatingPointError(
+                f"training diverged at update {self.update} (epoch {self.epoch}): the gradient is not finite; "
+                "lower the learning rate or the quadratic strength"
+            )
         lr = cfg.learning_rate_at(self.update / max(1, self.total_updates - 1))
         self.optimizer.step(grad.as_list(), lr)
         if cfg.zero_fields:
@@ -173,7 +182,8 @@ class Trainer:
                 t0 = time.perf_counter()
                 self._update(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
                 if callback is not None and self.update % callback_every == 0:
-                    callback(UpdateRecord(self.update, self.epoch, self._last_lr, time.perf_counter() - t0))
+                    callback(UpdateRecord(self.update, self.epoch, self._last_lr, time.perf_counter() - t0,
+                                          self.total_updates))
             self.epoch += 1
             record = EpochRecord(self.epoch, self.reconstruction_error(), time.perf_counter() - start)
             if self.epoch in cfg.snapshot_epochs:
