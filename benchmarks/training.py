@@ -21,7 +21,7 @@ How: as ``gibbs.py`` (whose helpers are reused): each method is warmed up and it
 the methods run in time blocks interleaved in a rotating order, ``repeats`` times, and the median block time per
 update is reported. The models keep training during the benchmark (the same way in all methods).
 
-Usage: ``python benchmarks/training.py [--quick] [--repeats R]``. The last stdout line is one JSON object
+Usage: ``python benchmarks/training.py [--quick] [--repeats R]`` (about 1.5 minutes; ``--quick`` about 20 s). The last stdout line is one JSON object
 ``{"rows": [...], "machine": {...}}``; a table goes to stderr. A full run (no ``--quick``) also saves
 ``benchmarks/results/training-<UTC timestamp>.json`` and rewrites the marked table in ``benchmarks/README.md``.
 """
@@ -205,9 +205,14 @@ def make_rows(measured: dict) -> list[dict]:
             "runs": b,
         }
         rows.append(row)
-    ours = rows[0]["ms_per_update"]
+    ours = rows[0]
     for row in rows:
-        row["ours_speedup"] = row["ms_per_update"] / ours  # this method's ms / ours ms: > 1 means ours is faster
+        # this method's ms / ours ms: > 1 means ours is faster. The ratio of the medians, and the median and range
+        # of the ratios within each interleaved round (robust to the machine changing speed during the run)
+        row["ours_speedup"] = row["ms_per_update"] / ours["ms_per_update"]
+        per_round = [t / o for t, o in zip(row["runs"]["ms"], ours["runs"]["ms"])]
+        row["ours_speedup_per_round"] = {"median": statistics.median(per_round), "min": min(per_round),
+                                         "max": max(per_round)}
     return rows
 
 
@@ -227,22 +232,27 @@ def training_machine_info(quick: bool, repeats: int, block_seconds: float) -> di
 
 # --- output --------------------------------------------------------------------------------------------------
 def print_table(rows: list[dict]) -> None:
-    print(f"{'method':<12}{'ms/update':>11}{'gibbs ms':>10}{'rest ms':>9}{'this/ours':>11}", file=sys.stderr)
+    print(f"{'method':<12}{'ms/update':>11}{'gibbs ms':>10}{'rest ms':>9}{'this/ours':>11}{'per round':>11}"
+          f"{'min':>8}{'max':>8}", file=sys.stderr)
     for r in rows:
+        pr = r["ours_speedup_per_round"]
         print(f"{r['method']:<12}{r['ms_per_update']:>11.2f}{r['gibbs_ms']:>10.2f}{r['rest_ms']:>9.2f}"
-              f"{fmt_ratio(r['ours_speedup']):>11}", file=sys.stderr, flush=True)
+              f"{fmt_ratio(r['ours_speedup']):>11}{fmt_ratio(pr['median']):>11}{fmt_ratio(pr['min']):>8}"
+              f"{fmt_ratio(pr['max']):>8}", file=sys.stderr, flush=True)
 
 
 def markdown_section(result: dict) -> str:
     lines = [
         README_START,
         f"| method | ms per update | {GIBBS_STEPS} Gibbs sweeps, ms | rest of the update, ms "
-        "| ours speed-up (this ms / ours ms) |",
-        "|---|---|---|---|---|",
+        "| ours speed-up (this ms / ours ms) | same, per round: median (min–max) |",
+        "|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
+        pr = r["ours_speedup_per_round"]
         lines.append(f"| {r['method']} | {r['ms_per_update']:.2f} | {r['gibbs_ms']:.2f} | {r['rest_ms']:.2f} "
-                     f"| {fmt_ratio(r['ours_speedup'])} |")
+                     f"| {fmt_ratio(r['ours_speedup'])} "
+                     f"| {fmt_ratio(pr['median'])} ({fmt_ratio(pr['min'])}–{fmt_ratio(pr['max'])}) |")
     m = result["machine"]
     lines += [
         "",
@@ -279,10 +289,10 @@ def save(result: dict) -> Path:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short blocks and few repeats; writes no files")
-    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds (5 quick, 15 full)")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds (7 quick, 21 full)")
     args = parser.parse_args(argv)
     if args.repeats is None:
-        args.repeats = 5 if args.quick else 15
+        args.repeats = 7 if args.quick else 21
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args
@@ -290,7 +300,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    block_seconds = 0.2 if args.quick else 1.0
+    block_seconds = 0.3 if args.quick else 1.0
     if torch is not None:
         torch.set_num_threads(numpy_blas_threads())
     rows = make_rows(measure(args.repeats, block_seconds))

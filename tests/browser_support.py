@@ -85,8 +85,10 @@ def served_app(extra_args=(), timeout: float = 90.0):
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):  # anything left in the server's process group
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        proc.wait(10)
 
 
 @contextlib.contextmanager

@@ -265,9 +265,11 @@ def cmd_serve(args) -> int:
         command.append("--show")
     for origin in args.allow_websocket_origin:
         command += ["--allow-websocket-origin", origin]
-    print("serving: " + " ".join(command), file=sys.stderr)
+    print("serving: " + " ".join(command), file=sys.stderr, flush=True)
+    if hasattr(os, "execv"):  # become the server, so that signals (Ctrl-C, a supervisor's TERM) reach it
+        os.execv(sys.executable, command)
     try:
-        return subprocess.call(command, env=os.environ.copy())
+        return subprocess.call(command)
     except KeyboardInterrupt:
         return 0
 
