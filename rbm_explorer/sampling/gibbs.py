@@ -116,6 +116,11 @@ class GibbsEngine:
         return self.state.n_chains
 
     @property
+    def weight_matrix32(self) -> np.ndarray:
+        """The float32 weight matrix the engine samples with (read-only use)."""
+        return self._w
+
+    @property
     def inputs_h(self) -> np.ndarray:
         """Hidden inputs I(v) (with the label term) computed from the visible state before the last step."""
         return self._inputs_h

@@ -24,15 +24,22 @@ class Moments:
     cross: np.ndarray
 
 
-def moments(rbm: RBM, features: np.ndarray, weights: np.ndarray | None = None) -> Moments:
-    """Moments of visible feature rows (n x n_features) under ``rbm``'s hidden conditional means."""
-    inputs = features @ rbm.weight_matrix
-    mean_h = rbm.hidden.mean_from_inputs(inputs)
+def moments(rbm: RBM, features: np.ndarray, weights: np.ndarray | None = None, weight_matrix=None) -> Moments:
+    """Moments of visible feature rows (n x n_features) under ``rbm``'s hidden conditional means.
+
+    By default in float64 (exact checks). The trainer passes float32 ``features`` and a float32 copy of the
+    weight matrix: the products then run in float32, like the sampler, at half the cost.
+    """
+    w_matrix = rbm.weight_matrix if weight_matrix is None else weight_matrix
+    dtype = w_matrix.dtype
+    inputs = features @ w_matrix
+    mean_h = rbm.hidden.mean_from_inputs(inputs).astype(dtype, copy=False)
     if weights is None:
-        w = np.full(len(features), 1.0 / len(features))
+        w = np.full(len(features), 1.0 / len(features), dtype=dtype)
     else:
-        w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
-    return Moments(w @ features, w @ mean_h, (features * w[:, None]).T @ mean_h)
+        w = (np.asarray(weights, dtype=np.float64) / np.sum(weights)).astype(dtype)
+    cross = (features * w[:, None]).T @ mean_h
+    return Moments((w @ features).astype(np.float64), (w @ mean_h).astype(np.float64), cross.astype(np.float64))
 
 
 @dataclass

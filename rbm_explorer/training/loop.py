@@ -129,14 +129,16 @@ class Trainer:
         elif cfg.algorithm == "rdm":
             engine.reinitialize(None)
         engine.step(cfg.gibbs_steps)
-        return engine.state.v.astype(np.float64)
+        return engine.state.v
 
     def _update(self, batch_index: np.ndarray) -> None:
         cfg, rbm = self.config, self.rbm
         batch = self.features[batch_index]
         weights = None if self.sample_weights is None else self.sample_weights[batch_index]
-        positive = moments(rbm, batch, weights)
-        negative = moments(rbm, self._negative_features(batch))
+        negative_features = self._negative_features(batch)  # refreshes the engine's float32 weights
+        w32 = self.engine.weight_matrix32
+        positive = moments(rbm, batch.astype(np.float32), weights, weight_matrix=w32)
+        negative = moments(rbm, negative_features, weight_matrix=w32)
         grad = likelihood_gradient(rbm, positive, negative)
         w = rbm.weight_matrix
         if cfg.l2:
