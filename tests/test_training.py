@@ -168,3 +168,45 @@ def test_constraints_hold_after_training(visible, layout):
         for d, unit in enumerate(released):
             cos = abs(q_all[d] @ w[:, unit]) / np.linalg.norm(q_all[d]) / np.linalg.norm(w[:, unit])
             assert cos > 0.01, (d, cos)
+
+
+def test_callbacks_every_n_updates_and_live_statistics():
+    teacher = correlated_teacher("binary")
+    states, log_p = log_prob_visible_exact(teacher)
+    data = states[np.random.default_rng(7).choice(len(states), 400, p=np.exp(log_p))]
+    config = TrainingConfig(batch_size=40, epochs=2, n_chains=16)
+    trainer = Trainer(initialize_rbm("binary", "binary", 6, 3, teacher.visible.features(data), config), data, config)
+    seen = []
+    list(trainer.run(callback=lambda record: seen.append((record.update, trainer.live_statistics())),
+                     callback_every=3))
+    assert [u for u, _ in seen] == [3, 6, 9, 12, 15, 18]
+    stats = seen[-1][1]
+    assert stats["samples"].shape == (16, 6) and stats["hidden_input_std"].shape == (3,)
+    assert len(stats["singular_values"]) == 3
+
+
+def test_semi_supervised_and_truncated_recipes(tmp_path):
+    from rbm_explorer.training.recipes import Recipe, train_recipe
+
+    config = TrainingConfig(gibbs_steps=1, epochs=1)
+    semi = train_recipe(Recipe("digits8", {"digits": "0,1"}, hidden=10, constraint="linear", released=1,
+                               labelled=20, config=config), tmp_path / "semi.npz")
+    assert semi.metadata["constraint"]["labelled"] == 20 and semi.metadata["metrics"]["constraint_violation"] < 1e-9
+    quad = train_recipe(Recipe("digits8", {"digits": "0,1"}, hidden=10, constraint="quadratic", quadratic_rank=3,
+                               config=config), tmp_path / "quad.npz")
+    assert quad.metadata["constraint"]["rank"] == 3
+
+
+@pytest.mark.parametrize("hidden", HIDDEN_KINDS)
+def test_flipping_a_hidden_unit_keeps_the_distribution(hidden):
+    from rbm_explorer.training.recipes import flip_hidden_unit
+
+    rbm = tiny_rbm("binary", hidden, seed=44)
+    states = rbm.visible.all_states()
+    before = rbm.free_energy_v(states) + log_partition_exact(rbm)
+    mean_before = rbm.mean_h_from_v(states)[:, 1]
+    flip_hidden_unit(rbm, 1)
+    after = rbm.free_energy_v(states) + log_partition_exact(rbm)
+    np.testing.assert_allclose(after, before, atol=1e-12)
+    low, high = (0.0, 1.0) if hidden == "binary" else (-1.0, 1.0)
+    np.testing.assert_allclose(rbm.mean_h_from_v(states)[:, 1], low + high - mean_before, atol=1e-12)

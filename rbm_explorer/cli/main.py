@@ -220,8 +220,19 @@ def recipe_from_args(args):
         constraint=args.constraint or base.constraint,
         released=args.released if args.released is not None else base.released,
         quadratic_strength=args.quadratic_strength or base.quadratic_strength,
+        quadratic_rank=_rank(args.quadratic_rank) if args.quadratic_rank else base.quadratic_rank,
+        labelled=args.labelled if args.labelled is not None else base.labelled,
         config=TrainingConfig.from_dict({k: tuple(v) if k == "snapshot_epochs" else v for k, v in config.items()}),
     )
+
+
+def _rank(text: str):
+    if text == "mp":
+        return "mp"
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"--quadratic-rank takes 'mp' or a number of components, got {text!r}") from None
 
 
 def cmd_train(args) -> int:
@@ -326,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--constraint", choices=["none", "linear", "quadratic"])
     train.add_argument("--released", type=int, help="number of released (unconstrained) hidden units")
     train.add_argument("--quadratic-strength", type=float, help="lambda of the quadratic penalty")
+    train.add_argument("--quadratic-rank", help="truncate q2: 'mp' (Marchenko-Pastur edge) or a number of components")
+    train.add_argument("--labelled", type=int, help="build the constraints from B balanced labelled examples only")
     train.add_argument("--algorithm", choices=["pcd", "cd", "rdm"])
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)

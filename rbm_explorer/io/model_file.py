@@ -192,10 +192,11 @@ def model_metadata(rbm: RBM, **extra) -> dict:
 
 
 def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict | None = None,
-               compress: bool = True) -> Path:
+               compress: bool = True, dtype=np.float64) -> Path:
     """Write ``rbm`` atomically in the public format; ``metadata`` adds optional keys (JSON-serialisable).
 
-    A ``saved_at`` timestamp and the package version are added to ``provenance`` unless present.
+    ``dtype=np.float32`` halves the file (bundled models); float arrays are stored in ``dtype``. A
+    ``saved_at`` timestamp and the package version are added to ``provenance`` unless present.
     """
     from rbm_explorer import __version__
 
@@ -226,6 +227,8 @@ def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict 
         if name in arrays:
             raise ModelFileError(f"extra array {name!r} clashes with a format entry")
         arrays[name] = np.asarray(arr)
+    arrays = {name: arr.astype(dtype) if np.issubdtype(np.asarray(arr).dtype, np.floating) else arr
+              for name, arr in arrays.items()}
     path = Path(path)
     with atomic_write(path) as handle:
         (np.savez_compressed if compress else np.savez)(handle, **arrays)

@@ -28,7 +28,8 @@ from rbm_explorer.training.optimizers import make_optimizer
 
 @dataclass
 class UpdateRecord:
-    """What one update did; callbacks receive it."""
+    """What one update did; callbacks receive it (``trainer.live_statistics()`` gives samples, hidden-input
+    statistics and singular values when a view wants them)."""
 
     update: int
     epoch: int
@@ -165,6 +166,20 @@ class Trainer:
     def _epoch_order(self, epoch: int) -> np.ndarray:
         rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, epoch]))
         return rng.permutation(len(self.features))
+
+    def live_statistics(self, singular_values: bool = True) -> dict:
+        """What a live view shows every n updates: the chains' visible states, the mean and spread of each
+        hidden unit's input over the monitored data, and the singular values of W (Fig. 3 of seed 004)."""
+        rbm = self.rbm
+        inputs = self.features[self.monitor_index] @ rbm.weight_matrix
+        stats = {
+            "samples": rbm.visible.natural_from_features(self.engine.state.v.copy()),
+            "hidden_input_mean": inputs.mean(axis=0),
+            "hidden_input_std": inputs.std(axis=0),
+        }
+        if singular_values:
+            stats["singular_values"] = np.linalg.svd(rbm.weight_matrix, compute_uv=False)
+        return stats
 
     def reconstruction_error(self) -> float:
         """Mean squared difference between monitored data and E[v | E[h | v]] (a cheap progress monitor)."""

@@ -13,7 +13,7 @@ from rbm_explorer.training.recipes import Recipe
 def _mnist(digits, constraint, released, epochs=200):
     config = TrainingConfig(algorithm="pcd", gibbs_steps=10, batch_size=100, n_chains=100, epochs=epochs,
                             learning_rate=0.02, final_learning_rate=0.002, schedule="linear", optimizer="sgd",
-                            snapshot_epochs=(0, 1, 5, 20, epochs))
+                            snapshot_epochs=(0, 20, epochs))
     return Recipe("mnist", {"digits": digits, "threshold": 0.5}, hidden=400, constraint=constraint,
                   released=released, config=config)
 
@@ -21,7 +21,7 @@ def _mnist(digits, constraint, released, epochs=200):
 def _faces(attribute, constraint, released, epochs=60):
     config = TrainingConfig(algorithm="pcd", gibbs_steps=10, batch_size=100, n_chains=100, epochs=epochs,
                             learning_rate=0.02, final_learning_rate=0.002, schedule="linear", optimizer="sgd",
-                            snapshot_epochs=(0, 1, 5, epochs))
+                            snapshot_epochs=(0, 10, epochs))
     return Recipe("faces", {"attribute": attribute, "size": 32, "n_samples": 10000}, hidden=500,
                   constraint=constraint, released=released, config=config)
 
@@ -31,7 +31,7 @@ PRESETS: dict[str, Recipe] = {
     "mnist01_linear_all": _mnist("0,1", "linear", 0),
     "mnist01_quadratic_all": _mnist("0,1", "quadratic", 0),
     "mnist01_linear_released1": _mnist("0,1", "linear", 1),
-    "mnist0123_linear_released3": _mnist("0-3", "linear", 3, epochs=100),
+    "mnist0123_linear_released3": _mnist("0-3", "linear", 3, epochs=200),
     "faces_smiling_linear_released1": _faces("smiling", "linear", 1),
     "faces_eyeglasses_linear_released1": _faces("eyeglasses", "linear", 1),
     "faces_smiling_linear_all": _faces("smiling", "linear", 0),

@@ -9,9 +9,14 @@ units are constrained and how (PAPERS.md section 1):
   Fig. 9(a) (released unit d-1 forbidden from every q_d' with d' != d); with ``released = 0`` every unit is
   orthogonal to all q_d (Eq. 26);
 * ``'quadratic'``: the soft penalty lambda ||W_c^T q(2) W_c||^2 (Eqs. 8-10) on the constrained units, with
-  q(2) scaled to unit spectral norm so that lambda means the same on every dataset; two classes only.
+  q(2) scaled to unit spectral norm so that lambda means the same on every dataset; two classes only. [D] The
+  first-order projection is applied to the same units as well: the paper presents the quadratic constraint
+  as the stronger condition (rho = 0 and C = 0), and Fig. 8(b) shows that simple classifiers cannot read the
+  label from such models, which the quadratic term alone does not ensure (measured: max |rho| 0.6-0.96).
 
-Labels are used only to build the constraints. The saved metadata carries ``released_units``,
+Labels are used only to build the constraints; with ``labelled=B`` only a balanced subsample of B labelled
+examples is used (semi-supervised, Sec. VIII), and ``quadratic_rank`` truncates q(2) ('mp': the
+Marchenko-Pastur rule of PAPERS.md). The saved metadata carries ``released_units``,
 ``released_classes`` (the class each released unit's high state generates), ``constraint``, ``dataset``,
 ``binarize_threshold``, the training ``history`` and ``provenance``.
 """
@@ -31,12 +36,14 @@ from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.constraints import (
     ConstraintSet,
     QuadraticConstraint,
+    balanced_subsample,
     class_vectors,
     constrain_all,
     constrain_all_but,
     linear_vector,
     multiclass_released,
     quadratic_matrix,
+    truncate_quadratic,
 )
 from rbm_explorer.training.loop import Trainer, initialize_rbm
 
@@ -54,12 +61,19 @@ class Recipe:
     hidden_kind: str = "binary"
     constraint: str = "none"
     released: int = 0
-    quadratic_strength: float = 100.0
+    quadratic_strength: float = 50.0
+    quadratic_rank: int | str | None = None
+    labelled: int | None = None
     config: TrainingConfig = field(default_factory=TrainingConfig)
 
     def __post_init__(self):
         if self.constraint not in CONSTRAINT_KINDS:
             raise ValueError(f"constraint must be one of {', '.join(CONSTRAINT_KINDS)}, got {self.constraint!r}")
+        if self.quadratic_rank not in (None, "mp") and not (isinstance(self.quadratic_rank, int)
+                                                           and self.quadratic_rank > 0):
+            raise ValueError(f"quadratic_rank must be None, 'mp' or a positive integer, got {self.quadratic_rank!r}")
+        if self.labelled is not None and self.labelled < 2:
+            raise ValueError(f"labelled must be at least 2 examples, got {self.labelled}")
         if self.hidden < 1 or self.released < 0 or self.released > self.hidden:
             raise ValueError(f"need 1 <= hidden and 0 <= released <= hidden, got {self.hidden}, {self.released}")
 
@@ -69,15 +83,23 @@ def build_constraints(recipe: Recipe, features: np.ndarray, labels: np.ndarray, 
     m, released = recipe.hidden, list(range(recipe.released))
     if recipe.constraint == "none":
         return None, [], []
+    if recipe.labelled is not None:  # semi-supervised (Sec. VIII): q from a balanced labelled subsample
+        keep = balanced_subsample(labels, recipe.labelled, seed=recipe.config.seed, n_classes=n_classes)
+        features, labels = features[keep], labels[keep]
     if n_classes == 2:
         u = (labels == 1).astype(np.float64)
         if recipe.constraint == "linear":
             constraint = constrain_all_but(m, linear_vector(features, u)[None, :], released)
             return ConstraintSet([constraint]), released, constraint.units.tolist()
         units = [mu for mu in range(m) if mu not in released]
+        linear = constrain_all_but(m, linear_vector(features, u)[None, :], released)
         q2 = quadratic_matrix(features, u)
+        if recipe.quadratic_rank is not None:  # keep the top components ([D] in PAPERS.md section 1)
+            rank = None if recipe.quadratic_rank == "mp" else recipe.quadratic_rank
+            q2, _ = truncate_quadratic(q2, features, rank=rank)
         q2 /= max(np.linalg.norm(q2, 2), 1e-300)  # unit spectral norm: the strength means the same everywhere
-        return ConstraintSet([QuadraticConstraint(q2, units, recipe.quadratic_strength)]), released, units
+        quadratic = QuadraticConstraint(q2, units, recipe.quadratic_strength)
+        return ConstraintSet([linear, quadratic]), released, units
     if recipe.constraint == "quadratic":
         raise ValueError(f"quadratic constraints need a two-class label; this dataset has {n_classes} classes")
     qs = class_vectors(features, labels, n_classes)
@@ -89,13 +111,62 @@ def build_constraints(recipe: Recipe, features: np.ndarray, labels: np.ndarray, 
     raise ValueError(f"with {n_classes} classes, released must be 0 or {n_classes - 1}, got {recipe.released}")
 
 
-def released_classes(rbm, features, labels, released, n_classes) -> list[int]:
-    """The class generated by each released unit's high state: for two classes, the class whose samples
-    drive its input up; for D classes (Fig. 9(a)), unit d-1 generates class d."""
-    if n_classes > 2:
-        return [d + 1 for d in range(len(released))]
+def flip_hidden_unit(rbm, unit: int) -> None:
+    """Relabel the states of one hidden unit in place without changing P(v): h -> 1 - h for binary units
+    (w -> -w, theta -> -theta, g -> g + w), h -> -h for spins (w -> -w, theta -> -theta)."""
+    w = rbm.weight_matrix[:, unit]
+    if rbm.hidden.kind == "binary":
+        rbm.visible.feature_fields[...] += w
+    elif rbm.hidden.kind != "spin":
+        raise ValueError(f"cannot flip {rbm.hidden.kind} hidden units")
+    rbm.weight_matrix[:, unit] = -w
+    rbm.hidden.fields[unit] = -rbm.hidden.fields[unit]
+
+
+def orient_released_units(rbm, features, labels, released, n_classes) -> list[int]:
+    """The class generated by each released unit's high state (``released_classes``).
+
+    Two classes: the class whose samples drive the unit's input up. D classes (Fig. 9(a)): released unit d-1
+    is free only along q_d, but training may use either sign; units whose input is lower on class d than on
+    the other classes are flipped (an exact relabelling, see ``flip_hidden_unit``), so that activating unit
+    d-1 generates class d, as in the paper."""
     inputs = features @ rbm.weight_matrix[:, released]
-    return [int(inputs[labels == 1, k].mean() > inputs[labels == 0, k].mean()) for k in range(len(released))]
+    if n_classes == 2:
+        return [int(inputs[labels == 1, k].mean() > inputs[labels == 0, k].mean()) for k in range(len(released))]
+    for k, unit in enumerate(released):
+        d = k + 1
+        if inputs[labels == d, k].mean() < inputs[labels != d, k].mean():
+            flip_hidden_unit(rbm, unit)
+    return [k + 1 for k in range(len(released))]
+
+
+def label_metrics(rbm, dataset: Dataset, released, constrained, constraints) -> dict:
+    """How the label sits in the hidden units, on held-out data: the largest |rho_mu| (Eq. 5) over constrained
+    units against its noise scale 4 / sqrt(n), the released units' ROC AUC for a two-class label, the final
+    constraint violation and the reconstruction error."""
+    from sklearn.metrics import roc_auc_score
+
+    data, labels = dataset.part("test")
+    layer = rbm.visible
+    inputs = layer.features(data) @ rbm.weight_matrix
+    metrics = {"test_samples": int(len(labels))}
+    if constrained and len(dataset.label_names) == 2 and labels.std() > 0:
+        cols = inputs[:, constrained]
+        ok = cols.std(axis=0) > 0
+        rho = np.zeros(len(constrained))
+        rho[ok] = [np.corrcoef(labels, c)[0, 1] for c in cols[:, ok].T]
+        metrics["max_abs_rho_constrained"] = float(np.abs(rho).max())
+        metrics["rho_noise_bound"] = float(4 / np.sqrt(len(labels)))
+    if released and len(dataset.label_names) == 2:
+        metrics["released_auc"] = [float(max(a, 1 - a)) for a in
+                                   (roc_auc_score(labels, inputs[:, mu]) for mu in released)]
+    if constraints is not None:
+        metrics["constraint_violation"] = float(constraints.violation(rbm.weight_matrix))
+        for c in constraints.quadratic:  # ||W_c^T q2 W_c||_F relative to ||q2||_2 ||W_c||_F^2
+            w_c = rbm.weight_matrix[:, c.units]
+            metrics["quadratic_residual"] = float(np.linalg.norm(w_c.T @ c.matrix @ w_c) /
+                                                  (np.linalg.norm(c.matrix, 2) * np.linalg.norm(w_c) ** 2))
+    return metrics
 
 
 def _metadata(recipe, dataset: Dataset, released, constrained, classes, trainer, command) -> dict:
@@ -105,8 +176,9 @@ def _metadata(recipe, dataset: Dataset, released, constrained, classes, trainer,
         "image_shape": list(dataset.display.shape) if dataset.display.shape else None,
         "released_units": released,
         "released_classes": classes,
-        "constraint": {"kind": recipe.constraint, "units": constrained,
-                       **({"strength": recipe.quadratic_strength} if recipe.constraint == "quadratic" else {})},
+        "constraint": {"kind": recipe.constraint, "units": constrained, "labelled": recipe.labelled,
+                       **({"strength": recipe.quadratic_strength, "rank": recipe.quadratic_rank}
+                          if recipe.constraint == "quadratic" else {})},
         "dataset": {"name": recipe.dataset, **recipe.dataset_options, "label_names": list(dataset.label_names)},
         "binarize_threshold": dataset.info.get("threshold"),
         "history": {
@@ -124,7 +196,7 @@ def _metadata(recipe, dataset: Dataset, released, constrained, classes, trainer,
 
 
 def train_recipe(recipe: Recipe, out, checkpoint=None, resume: bool = False, command: str = "",
-                 progress=None, checkpoint_seconds: float = 30.0) -> ModelFile:
+                 progress=None, checkpoint_seconds: float = 30.0, dtype=np.float64) -> ModelFile:
     """Train ``recipe`` and save the model to ``out``; checkpoints go to ``checkpoint`` (default
     ``out`` + '.checkpoint.npz') at the first epoch end after every ``checkpoint_seconds`` and at the end.
     ``progress(update_record)`` sees every update."""
@@ -148,13 +220,14 @@ def train_recipe(recipe: Recipe, out, checkpoint=None, resume: bool = False, com
     for _ in train_with_checkpoints(trainer, checkpoint, checkpoint_seconds, {"recipe_dataset": recipe.dataset},
                                     progress):
         pass
-    classes = released_classes(trainer.rbm, features, labels, released, len(dataset.label_names))
+    classes = orient_released_units(trainer.rbm, features, labels, released, len(dataset.label_names))
     meta = _metadata(recipe, dataset, released, constrained, classes, trainer, command)
+    meta["metrics"] = label_metrics(trainer.rbm, dataset, released, constrained, constraints)
     if meta["image_shape"] is None:
         del meta["image_shape"]
     extra = {f"history_weights_epoch_{e}": w for e, w in trainer.history.weight_snapshots.items()}
     if constraints is not None:
         extra.update(constraints.arrays())
         meta["constraint"]["spec"] = constraints.to_metadata()
-    save_model(out, trainer.rbm, meta, extra_arrays=extra)
+    save_model(out, trainer.rbm, meta, extra_arrays=extra, dtype=dtype)
     return ModelFile(trainer.rbm, meta, extra)
