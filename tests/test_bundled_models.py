@@ -1,0 +1,97 @@
+"""The bundled trained models do what the PRX paper's models do (PAPERS.md section 1, Fig. 8).
+
+Samples are judged by a logistic-regression classifier trained on real binarized digits, independent of
+any RBM. Chains are seeded, so each test is deterministic; the thresholds are the issue's.
+"""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from rbm_explorer.datasets import load_dataset
+from rbm_explorer.io import load_model
+from rbm_explorer.resources import assets_dir
+from rbm_explorer.sampling import GibbsEngine
+from rbm_explorer.training.constraints import ConstraintSet, linear_vector
+
+MODELS = assets_dir() / "models"
+EXPECTED = [
+    "mnist01_none", "mnist01_linear_all", "mnist01_quadratic_all", "mnist01_linear_released1",
+    "mnist0123_linear_released3", "faces_smiling_linear_released1", "faces_eyeglasses_linear_released1",
+    "faces_smiling_linear_all",
+]
+
+
+def model(name):
+    return load_model(MODELS / f"{name}.npz")
+
+
+def classifier(digits):
+    data = load_dataset("mnist", digits=digits)
+    x, y = data.part("train")
+    return LogisticRegression(max_iter=2000, C=0.1).fit(x, y), data
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_every_bundled_model_loads_with_its_metadata(name):
+    meta = model(name).metadata
+    for key in ("released_units", "released_classes", "constraint", "dataset", "binarize_threshold", "metrics"):
+        assert key in meta, key
+    assert meta["provenance"]["command"] == f"rbm-explorer train --preset {name}"
+    assert meta["constraint"]["kind"] == next(k for k in ("none", "linear", "quadratic") if f"_{k}_" in f"_{name}_")
+
+
+@pytest.mark.parametrize("name", [n for n in EXPECTED if "linear" in n])
+def test_linear_constraints_hold(name):
+    m = model(name)
+    constraints = ConstraintSet.from_metadata(m.metadata["constraint"]["spec"], m.extra_arrays)
+    assert constraints.violation(m.rbm.weight_matrix.astype(np.float64)) < 1e-5
+
+
+def test_the_released_unit_carries_the_label():
+    m = model("mnist01_linear_released1")
+    data = load_dataset("mnist", digits="0,1")
+    (x_train, y_train), (x_test, y_test) = data.part("train"), data.part("test")
+    w = m.rbm.weight_matrix
+    q = linear_vector(x_train.astype(np.float64), (y_train == 1).astype(np.float64))
+    assert abs(q @ w[:, 0]) / np.linalg.norm(q) / np.linalg.norm(w[:, 0]) >= 0.8
+    inputs = x_test.astype(np.float64) @ w
+    auc = roc_auc_score(y_test, inputs[:, 0])
+    assert max(auc, 1 - auc) >= 0.99
+    rho = [np.corrcoef(y_test, inputs[:, mu])[0, 1] for mu in range(1, w.shape[1])]
+    assert np.max(np.abs(rho)) < 4 / np.sqrt(len(y_test))
+    train_inputs = x_train.astype(np.float64) @ w[:, 1:]
+    rho_train = [np.corrcoef(y_train, c)[0, 1] for c in train_inputs.T]
+    assert np.max(np.abs(rho_train)) < 1e-4  # zero up to the float32 rounding of the stored weights
+
+
+def released_value(meta, k, target_class):
+    """Value of released unit k that generates ``target_class`` (its high state generates released_classes[k])."""
+    return 1.0 if meta["released_classes"][k] == target_class else 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start,end", [(0, 1), (1, 0)])
+def test_flipping_the_released_unit_morphs_one_digit_into_the_other(start, end):
+    m = model("mnist01_linear_released1")
+    clf, data = classifier("0,1")
+    x_test, y_test = data.part("test")
+    starts = x_test[y_test == start][:64]
+    engine = GibbsEngine(m.rbm, 64, seed=7, init_v=starts)
+    engine.clamp("h", [0], [released_value(m.metadata, 0, start)])
+    engine.step(500)
+    assert np.mean(clf.predict(engine.visible_states()) == start) >= 0.9
+    engine.clamp("h", [0], [released_value(m.metadata, 0, end)])
+    engine.step(200)
+    assert np.mean(clf.predict(engine.visible_states()) == end) >= 0.9
+
+
+@pytest.mark.slow
+def test_the_unconstrained_model_generates_recognisable_digits():
+    m = model("mnist01_none")
+    clf, _ = classifier("0,1")
+    engine = GibbsEngine(m.rbm, 64, seed=9)
+    engine.step(1000)
+    confidence = clf.predict_proba(engine.visible_states()).max(axis=1)
+    assert np.mean(confidence >= 0.9) >= 0.8
