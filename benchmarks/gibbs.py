@@ -51,6 +51,8 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import numba  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
+from report import save_result  # noqa: E402
+
 from rbm_explorer._kernels.sampling import two_state_chain  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
 from rbm_explorer.rbm import RBM  # noqa: E402
@@ -377,24 +379,9 @@ def markdown_section(result: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(path: Path, section: str) -> None:
-    """Replace the text between the markers, or append a marked section (creating the file if needed)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(README_START), text.find(README_END)
-    if 0 <= start < end:
-        text = text[:start] + section + text[end + len(README_END):]
-    else:
-        text = text.rstrip("\n") + "\n\n## Gibbs sampling throughput (`benchmarks/gibbs.py`)\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def save(result: dict) -> Path:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = BENCH_DIR / "results" / f"gibbs-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    update_readme(BENCH_DIR / "README.md", markdown_section(result))
-    return out
+    return save_result(result, "gibbs", markdown_section(result), README_START, README_END,
+                       "## Gibbs sampling throughput (`benchmarks/gibbs.py`)")
 
 
 # --- main --------------------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ Usage: ``python benchmarks/training.py [--quick] [--repeats R]`` (about 1.5 minu
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import statistics
 import sys
@@ -42,6 +41,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))  # gibbs.py puts this checkout (BENCH_DIR.parent) first on sys.path
 
 from gibbs import calibrate, fmt_ratio, machine_info, numpy_blas_threads, timed, torch  # noqa: E402
+from report import save_result  # noqa: E402
 
 from rbm_explorer.datasets import load_dataset  # noqa: E402
 from rbm_explorer.training.config import TrainingConfig  # noqa: E402
@@ -265,24 +265,8 @@ def markdown_section(result: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(path: Path, section: str) -> None:
-    """Replace the text between the markers, or append the section with its title at the end."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(README_START), text.find(README_END)
-    if 0 <= start < end:
-        text = text[:start] + section + text[end + len(README_END):]
-    else:
-        text = text.rstrip("\n") + f"\n\n{README_TITLE}\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def save(result: dict) -> Path:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = BENCH_DIR / "results" / f"training-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    update_readme(BENCH_DIR / "README.md", markdown_section(result))
-    return out
+    return save_result(result, "training", markdown_section(result), README_START, README_END, README_TITLE)
 
 
 # --- main ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,30 @@
+"""Recording benchmark results: a timestamped JSON under ``results/`` and a marked table in README.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def update_readme(path: Path, section: str, start: str, end: str, title: str) -> None:
+    """Replace the text between the ``start`` and ``end`` markers, or append ``title`` and the section."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    i, j = text.find(start), text.find(end)
+    if 0 <= i < j:
+        text = text[:i] + section + text[j + len(end):]
+    else:
+        text = text.rstrip("\n") + f"\n\n{title}\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def save_result(result: dict, name: str, section: str, start: str, end: str, title: str) -> Path:
+    """Write ``results/<name>-<UTC stamp>.json`` and refresh the README table; returns the JSON path."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = BENCH_DIR / "results" / f"{name}-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    update_readme(BENCH_DIR / "README.md", section, start, end, title)
+    return out
