@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
 from rbm_explorer.io import load_model, save_model
 from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.loop import EpochRecord, Trainer
