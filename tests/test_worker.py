@@ -220,20 +220,29 @@ def gap_while_running(kernel, args) -> tuple[float, float]:
 
 
 def test_a_half_second_kernel_call_does_not_block_the_main_thread():
-    """One call of the Gaussian kernel on 20 M units takes about half a second. While a thread makes such
-    calls, the main thread's longest gap stays under 200 ms. The same function compiled without ``nogil``
-    blocks it for a whole call, which shows the measurement can fail."""
+    """Calls of the Gaussian kernel sized to take about half a second each. While a thread makes such calls,
+    the main thread's longest gap stays under 200 ms. The same function compiled without ``nogil`` blocks it
+    for a whole call, which shows the measurement can fail."""
     import numba
 
     rng = np.random.default_rng(0)
-    inputs = np.zeros((4000, 5000), np.float32)
-    args = (inputs, np.zeros(5000, np.float32), np.float32(1.0), seed_chain_states(4000, rng), np.empty_like(inputs))
-    sample_gaussian_into(*(a[:2] if isinstance(a, np.ndarray) and a.ndim else a for a in args))
+
+    def kernel_args(rows):
+        inputs = np.zeros((rows, 5000), np.float32)
+        return (inputs, np.zeros(5000, np.float32), np.float32(1.0), seed_chain_states(rows, rng),
+                np.empty_like(inputs))
+
+    probe = kernel_args(500)
+    sample_gaussian_into(*probe)
+    t0 = time.perf_counter()
+    sample_gaussian_into(*probe)
+    per_row = (time.perf_counter() - t0) / 500
+    args = kernel_args(int(np.clip(0.5 / per_row, 1000, 16000)))  # calls of about half a second
     gap, call = gap_while_running(sample_gaussian_into, args)
     assert call > 0.25, f"the kernel call took only {call:.2f} s; the test needs longer calls"
     assert gap < 0.2, f"main thread blocked for {gap * 1000:.0f} ms by a {call * 1000:.0f} ms kernel call"
 
     holding = numba.njit(nogil=False)(sample_gaussian_into.py_func)
-    holding(*(a[:2] if isinstance(a, np.ndarray) and a.ndim else a for a in args))
+    holding(*probe)
     gap_holding, _ = gap_while_running(holding, args)
     assert gap_holding > 0.2, f"a GIL-holding kernel should block the main thread, gap {gap_holding * 1000:.0f} ms"
