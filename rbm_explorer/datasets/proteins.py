@@ -8,6 +8,7 @@ classes, so every label is 0 and ``balance`` changes nothing until a loader supp
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -55,9 +56,7 @@ def load_ww_domain(
     path = assets_dir() / "data" / WW_FILE
     if not path.is_file():
         raise DatasetError(f"the bundled WW domain alignment is missing: {path}")
-    options = dict(max_gap_fraction=max_gap_fraction, identity_threshold=identity_threshold, n_test=n_test,
-                   unknown=unknown, balance=balance)
-    defaults = dict(max_gap_fraction=0.5, identity_threshold=0.2, n_test=0.2, unknown="gap", balance=False)
+    options, defaults = _options(load_ww_domain, locals())
     alignment = read_alignment(path, unknown=unknown)
     return alignment_dataset(alignment, _name("ww_domain", options, defaults), ("WW",), options,
                              source=WW_SOURCE, licence=WW_LICENCE)
@@ -82,9 +81,8 @@ def load_alignment(
             "dataset 'alignment' needs path=<file>: a FASTA/A2M or Stockholm alignment, optionally .gz"
         )
     path = Path(path).expanduser()
-    options = dict(max_gap_fraction=max_gap_fraction, identity_threshold=identity_threshold, n_test=n_test,
-                   unknown=unknown, balance=balance)
-    defaults = dict(max_gap_fraction=0.5, identity_threshold=0.2, n_test=0.2, unknown="error", balance=False)
+    options, defaults = _options(load_alignment, locals())
+    del options["path"], defaults["path"]
     alignment = read_alignment(path, unknown=unknown)
     name = _name("alignment", {"path": path.name, **options}, defaults)
     return alignment_dataset(alignment, name, (_stem(path),), {"path": str(path), **options},
@@ -118,6 +116,12 @@ def alignment_dataset(alignment: Alignment, name: str, label_names: tuple[str, .
     return Dataset(name=name, data=states, labels=labels, label_names=label_names, train=train, test=test,
                    display=Display("sequence", alphabet=ALPHABET), encoding="potts", weights=sample_weights,
                    info=info)
+
+
+def _options(loader, values: dict) -> tuple[dict, dict]:
+    """(the loader's keyword options as called, their defaults), read from its signature."""
+    params = [p for p in inspect.signature(loader).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    return {p.name: values[p.name] for p in params}, {p.name: p.default for p in params}
 
 
 def _name(base: str, options: dict, defaults: dict) -> str:
