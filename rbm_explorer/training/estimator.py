@@ -130,7 +130,7 @@ class _Trainer(Trainer):
         self._soft = soft
         if soft:
             super().__init__(rbm, self._draw(data, config.seed, 0), config)
-            self.features = rbm.visible.features(data).astype(np.float64)
+            self.features = rbm.visible.features(data).astype(np.float32)
         else:
             super().__init__(rbm, data, config)
 

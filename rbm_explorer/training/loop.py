@@ -89,16 +89,16 @@ class Trainer:
         if constraints is not None and not isinstance(constraints, ConstraintSet):
             constraints = ConstraintSet([constraints])
         self.rbm, self.config, self.constraints = rbm, config, constraints
-        self.features = rbm.visible.features(np.asarray(data)).astype(np.float64)
+        # float32 once: exact for 0/1, +-1 and one-hot data, and what the float32 moment products take
+        self.features = rbm.visible.features(np.asarray(data)).astype(np.float32)
         if len(self.features) < config.batch_size:
             raise ValueError(f"{len(self.features)} samples are fewer than one batch of {config.batch_size}")
         self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, np.float64)
         self.params = [rbm.weight_matrix, rbm.visible.feature_fields, rbm.hidden.fields]
-        for p in self.params:
-            if not np.shares_memory(p, rbm.weights) and p is rbm.weight_matrix:
-                raise ValueError("weights must be contiguous so that updates reach the model")
+        if not np.shares_memory(rbm.weight_matrix, rbm.weights):
+            raise ValueError("weight_matrix must be a view of weights so that updates reach the model")
         self.optimizer = make_optimizer(config.optimizer, self.params)
-        chains = len(self.features[: config.batch_size]) if config.algorithm == "cd" else config.chains
+        chains = config.batch_size if config.algorithm == "cd" else config.chains
         start = None if config.algorithm == "rdm" else self.features[:chains]
         self.engine = GibbsEngine(rbm, chains, seed=np.random.SeedSequence([config.seed, 0xC4A1]),
                                   init_v=None if start is None else rbm.visible.natural_from_features(start))
@@ -138,7 +138,7 @@ class Trainer:
         weights = None if self.sample_weights is None else self.sample_weights[batch_index]
         negative_features = self._negative_features(batch)  # refreshes the engine's float32 weights
         w32 = self.engine.weight_matrix32
-        positive = moments(rbm, batch.astype(np.float32), weights, weight_matrix=w32)
+        positive = moments(rbm, batch, weights, weight_matrix=w32)
         negative = moments(rbm, negative_features, weight_matrix=w32)
         grad = likelihood_gradient(rbm, positive, negative)
         w = rbm.weight_matrix
