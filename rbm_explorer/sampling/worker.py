@@ -77,6 +77,10 @@ class _Traces:
         self.inputs.append(inputs[:, list(watched)])
         self.visible_mean.append(st.v[:k].mean(axis=1))
 
+    def clear(self) -> None:
+        for ring in (self.steps, self.energy, self.free_energy, self.inputs, self.visible_mean):
+            ring.clear()
+
     def arrays(self):
         n = len(self.steps)
         if n == 0:
@@ -131,6 +135,7 @@ class SamplerWorker:
         self._traces = _Traces(trace_length, traced, len(self.watched_units)) if trace_length else None
         self._version = 0
         self._commands: collections.deque = collections.deque()
+        self._scheduled: list = []  # (step, command, args), queued when the chains reach that step
         self._lock = threading.Lock()
         self._run = threading.Event()
         self._stop = threading.Event()
@@ -237,6 +242,66 @@ class SamplerWorker:
     def set_model(self, rbm) -> None:
         self.submit(GibbsEngine.set_model, rbm)
 
+    def advance(self, n_steps: int) -> None:
+        """Run ``n_steps`` sweeps now, even while paused (the app's "step" button); traces record each."""
+        if int(n_steps) < 1:
+            raise ValueError(f"n_steps must be at least 1, got {n_steps}")
+        self.submit(self._advance, int(n_steps))
+
+    def restart(self, init_v=None, init_label=None) -> None:
+        """Re-initialize the chains (as ``reinitialize``), reset the sweep count to 0 and clear the traces and
+        the scheduled commands, so that step numbers count from this restart."""
+        if init_v is not None:
+            init_v = self.engine.rbm.visible.check_values(np.asarray(init_v))
+        self.submit(self._restart, init_v, init_label)
+
+    def at_step(self, step: int, command, *args) -> None:
+        """Queue ``command(engine, *args)`` to run when the chains have made ``step`` sweeps (exactly then,
+        between two sweeps, if that step is still ahead; at once otherwise)."""
+        self.submit(self._schedule, int(step), command, args)
+
+    def flip_hidden_at(self, step: int, unit: int) -> None:
+        """Flip hidden ``unit`` (see ``flip_hidden``) when the chains reach ``step`` sweeps: Fig. 8(c)."""
+        self._check_hidden([unit])
+        self.at_step(step, _flip_hidden, int(unit))
+
+    def cancel_scheduled(self) -> None:
+        self.submit(self._cancel_scheduled)
+
+    def _advance(self, engine: GibbsEngine, n_steps: int) -> None:
+        for _ in range(n_steps):
+            self._step_once()
+
+    def _restart(self, engine: GibbsEngine, init_v, init_label) -> None:
+        engine.reinitialize(init_v, init_label)
+        engine.state.steps = 0
+        self._scheduled.clear()
+        if self._traces is not None:
+            self._traces.clear()
+
+    def _schedule(self, engine: GibbsEngine, step: int, command, args) -> None:
+        self._scheduled.append((step, command, args))
+        self._scheduled.sort(key=lambda item: item[0])
+        self._run_due()
+
+    def _cancel_scheduled(self, engine: GibbsEngine) -> None:
+        self._scheduled.clear()
+
+    def _run_due(self) -> None:
+        while self._scheduled and self._scheduled[0][0] <= self.engine.state.steps:
+            _, command, args = self._scheduled.pop(0)
+            try:
+                command(self.engine, *args)
+            except Exception as exc:
+                self._error = f"{getattr(command, '__name__', 'command')} failed: {exc}"
+
+    def _step_once(self) -> None:
+        """One sweep, then the traces, then any command scheduled for the new step."""
+        self.engine.step(1)
+        if self._traces is not None:
+            self._traces.record(self.engine, self.watched_units)
+        self._run_due()
+
     def _check_hidden(self, units) -> None:
         n = self.engine.rbm.n_hidden
         for u in np.atleast_1d(units):
@@ -340,9 +405,7 @@ class SamplerWorker:
             else:
                 next_step_at = time.monotonic()
             try:
-                self.engine.step(1)
-                if self._traces is not None:
-                    self._traces.record(self.engine, self.watched_units)
+                self._step_once()
             except Exception as exc:
                 self._error = f"sampling failed: {exc}"
                 self._run.clear()

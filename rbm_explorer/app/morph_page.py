@@ -1,0 +1,19 @@
+"""The Morph page: live chains of a constrained RBM whose released units flip the class (Figs. 6, 8c, 9e)."""
+
+from __future__ import annotations
+
+from rbm_explorer.app.morph_state import MorphSession
+from rbm_explorer.app.morph_views import MorphPage
+from rbm_explorer.app.pages import ExplorerSession, register_page
+from rbm_explorer.app.shell import add_frame_callback
+
+MORPH_CHAINS = 64
+
+
+@register_page("morph", "Morph", order=10,
+               about="Flip released hidden units and watch digits and faces morph (PRX 2023, Figs. 6, 8c, 9e).")
+def build_morph_page(session: ExplorerSession):
+    state = MorphSession(n_chains=MORPH_CHAINS, seed=0)
+    session.on_close(state.close)
+    add_frame_callback(session, state.poll)
+    return MorphPage(state=state)

@@ -1,0 +1,380 @@
+"""Per-session state of the Morph page: live chains of a constrained RBM whose released units are knobs.
+
+PAPERS.md section 1 (Figs. 6, 8c, 9e): clamp a released hidden unit, let the other units and the visibles
+sample, then flip it and watch the samples morph into the other class. Switching the *variant* (unconstrained,
+linear or quadratic on all units, released) swaps the model under the same chains and restarts them from the
+same starting images, so the effect of the constraint is visible side by side in time.
+
+``MorphSession`` owns one ``SamplerWorker``. ``poll`` (called by the page's periodic callback on the session's
+event loop) copies the latest snapshot into read-only parameters and extends the traces of the watched
+chain; views render only those parameters. The sampler thread holds a slot of the process-wide
+``SAMPLERS`` budget until ``close``.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+
+import numpy as np
+import param
+
+from rbm_explorer.analysis.judge import class_judge, dataset_for, label_direction
+from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
+from rbm_explorer.app.chain_state import image_shape_of, tile_chains
+from rbm_explorer.catalog import ModelEntry, families
+from rbm_explorer.sampling import GibbsEngine, SamplerWorker
+
+FRAMES_PER_SECOND = 20
+NOISE = "noise"
+RELEASED_MODES = ("on", "free", "off")
+TRACE_FRAMES = 600
+
+
+def released_modes_from_clamps(clamped: dict, units, low: float, high: float) -> list[str]:
+    """'on', 'off', 'free' (or 'mixed' when chains disagree) for each released unit, from a snapshot's clamps."""
+    modes = []
+    for unit in units:
+        values = clamped.get(unit)
+        if values is None:
+            modes.append("free")
+        elif np.all(values == high):
+            modes.append("on")
+        elif np.all(values == low):
+            modes.append("off")
+        else:
+            modes.append("mixed")
+    return modes
+
+
+def released_setting_for_class(released_classes, target_class: int | None) -> list[str]:
+    """Modes of the released units that generate ``target_class`` (Figs. 8c and 9e): a unit is on when its
+    high state generates that class and off otherwise; all off generates the class no unit stands for.
+    ``None`` (starting from noise) leaves every unit free."""
+    if target_class is None:
+        return ["free"] * len(released_classes)
+    return ["on" if c == target_class else "off" for c in released_classes]
+
+
+def mosaic_png(mosaic: np.ndarray, low: float, high: float, scale: int = 4) -> bytes:
+    """The chain grid as a grayscale PNG (gaps drawn mid-blue), each state pixel ``scale`` pixels wide."""
+    from PIL import Image
+
+    grey = np.clip((np.nan_to_num(mosaic, nan=low) - low) / max(high - low, 1e-12), 0, 1)
+    rgb = np.repeat((grey * 255).astype(np.uint8)[..., None], 3, axis=2)
+    rgb[np.isnan(mosaic)] = (157, 180, 208)
+    image = Image.fromarray(rgb).resize((mosaic.shape[1] * scale, mosaic.shape[0] * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class MorphSession(param.Parameterized):
+    """Live chains of one model family, with the constraint variant, released units and traces as knobs."""
+
+    family = param.Selector(objects=[], doc="The data the models were trained on")
+    variant = param.Selector(objects=[], doc="Constraint variant of the model (the constraint toggle)")
+    start_from = param.Selector(objects=[NOISE], doc="Start the chains from test images of this class, or noise")
+    running = param.Boolean(default=True, doc="Sample continuously (on) or pause (off)")
+    steps_per_frame = param.Integer(default=2, bounds=(1, 60), doc="Gibbs sweeps per displayed frame (20 frames/s)")
+    beta = param.Number(default=1.0, bounds=(0.2, 3.0), step=0.05, doc="Inverse temperature of the sampler")
+    auto_flip = param.Boolean(default=False, doc="Flip the first released unit automatically at a chosen step")
+    auto_flip_step = param.Integer(default=500, bounds=(1, 100_000), doc="Sweep at which the automatic flip happens")
+    watched_chain = param.Integer(default=0, bounds=(0, 63), doc="The chain whose traces are plotted")
+
+    # published by poll(); views read these
+    mosaic = param.Array(default=None, doc="Tiled picture of all chains")
+    steps = param.Integer(default=0)
+    frame = param.Integer(default=0, doc="Number of published frames")
+    measured_rate = param.Number(default=0.0)
+    released_modes = param.List(default=[], doc="Published mode of each released unit")
+    traces = param.Dict(default={}, doc="Traces of the watched chain: step, input, projection, neg_free_energy, probability")
+    class_shares = param.Dict(default={}, doc="Fraction of chains the judge assigns to each class")
+    status = param.String(default="")
+    error = param.String(default="")
+
+    def __init__(self, n_chains: int = 64, seed: int | None = 0, family: str | None = None,
+                 variant: str | None = None, budget: ThreadBudget = SAMPLERS, catalog=None, **params):
+        super().__init__(**params)
+        self.catalog = families() if catalog is None else catalog
+        if not self.catalog:
+            raise ValueError("no models to show: the bundled models folder is empty")
+        self.n_chains, self.seed = int(n_chains), seed
+        self.param.watched_chain.bounds = (0, self.n_chains - 1)
+        self.param.family.objects = list(self.catalog)
+        self._budget = budget
+        self._budget.acquire(self)
+        self._worker = None
+        self._last_version = -1
+        self._trace = collections.deque(maxlen=TRACE_FRAMES)
+        self._start_v = None
+        try:
+            with param.parameterized.discard_events(self):
+                self.family = family if family is not None else self._default_family()
+            self._enter_family(variant)
+        except Exception:
+            self._budget.release(self)
+            raise
+
+    # --- model choice ---------------------------------------------------------------------------------------
+    def _default_family(self) -> str:
+        preferred = [f for f in self.catalog if f.startswith("MNIST 0/1")]
+        return preferred[0] if preferred else next(iter(self.catalog))
+
+    @property
+    def entry(self) -> ModelEntry:
+        return self.catalog[self.family][self.variant]
+
+    def _enter_family(self, variant: str | None = None) -> None:
+        variants = self.catalog[self.family]
+        self.param.variant.objects = list(variants)
+        if variant is None:
+            released = [v for v in variants if "released" in v]
+            variant = released[0] if released else next(iter(variants))
+        spec = self._dataset_spec(next(iter(variants.values())))
+        classes = list(dataset_for(spec).label_names) if spec else []
+        self.class_names = classes
+        self.param.start_from.objects = classes + [NOISE]
+        with param.parameterized.discard_events(self):
+            self.variant = variant
+            self.start_from = classes[0] if classes else NOISE
+        self._load_variant(restart=True)
+
+    @staticmethod
+    def _dataset_spec(entry: ModelEntry) -> dict | None:
+        spec = entry.metadata.get("dataset")
+        return spec if spec and spec.get("name") else None
+
+    def _load_variant(self, restart: bool) -> None:
+        entry = self.entry
+        model = entry.load()
+        self.model, self.rbm = model, model.rbm
+        self.image_shape = image_shape_of(model)
+        self.released_units = list(entry.metadata.get("released_units") or [])
+        self.released_classes = list(entry.metadata.get("released_classes") or [None] * len(self.released_units))
+        spec = self._dataset_spec(entry)
+        self._judge = None
+        self._directions = {}
+        if spec is not None:
+            try:
+                self._judge = class_judge(spec)
+            except Exception as exc:  # the page works without a judge; say why
+                self.error = f"no classifier for this dataset: {exc}"
+            self._spec = spec
+        else:
+            self._spec = None
+        old = self._worker
+        same_layout = old is not None and (old.engine.rbm.visible.kind, old.engine.rbm.visible.n_features) == (self.rbm.visible.kind, self.rbm.visible.n_features) \
+            and old.engine.rbm.n_hidden == self.rbm.n_hidden
+        if same_layout:
+            self._worker.unclamp_hidden()
+            self._worker.set_model(self.rbm)
+        else:  # first model, or another family with other shapes: a new engine and thread
+            if old is not None:
+                old.stop()
+            self._last_version = -1
+            self._start_v = self._start_images()
+            engine = GibbsEngine(self.rbm, self.n_chains, seed=self.seed, init_v=self._start_v, beta=self.beta)
+            self._worker = SamplerWorker(engine, steps_per_second=self._target_rate(), trace_length=0,
+                                         publish_hz=FRAMES_PER_SECOND * 1.5)
+        if restart:
+            self._apply_default_clamps()
+            self.reset()
+        if self.running:
+            self._worker.start()
+
+    @param.depends("family", watch=True)
+    def _on_family(self):
+        self._guard(self._enter_family)
+
+    @param.depends("variant", watch=True)
+    def _on_variant(self):
+        """The constraint toggle: same chains, same starting images, another model."""
+        self._guard(self._load_variant, restart=True)
+
+    @param.depends("start_from", watch=True)
+    def _on_start_from(self):
+        def restart():
+            self._start_v = self._start_images()
+            self._apply_default_clamps()
+            self.reset()
+        self._guard(restart)
+
+    def _start_images(self) -> np.ndarray | None:
+        """``n_chains`` test images of the chosen class (natural states), or None for noise."""
+        if self._spec is None or self.start_from == NOISE:
+            return None
+        data = dataset_for(self._spec)
+        x, y = data.part("test")
+        target = self.class_names.index(self.start_from)
+        pool = x[y == target]
+        rng = np.random.default_rng(self.seed)
+        take = rng.choice(len(pool), size=self.n_chains, replace=len(pool) < self.n_chains)
+        return pool[take]
+
+    def _start_class(self) -> int | None:
+        return None if self.start_from == NOISE or not self.class_names else self.class_names.index(self.start_from)
+
+    def _apply_default_clamps(self) -> None:
+        modes = released_setting_for_class(self.released_classes, self._start_class())
+        for k, mode in enumerate(modes):
+            self.set_released(k, mode)
+
+    # --- actions ------------------------------------------------------------------------------------------
+    def _guard(self, action, *args, **kwargs):
+        """Run a user action; a failure is shown in the page instead of breaking the session."""
+        try:
+            result = action(*args, **kwargs)
+            self.error = ""
+            return result
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return None
+
+    def _target_rate(self) -> float:
+        return float(self.steps_per_frame * FRAMES_PER_SECOND)
+
+    @param.depends("running", watch=True)
+    def _on_running(self):
+        if self.running:
+            self._worker.start()
+        else:
+            self._worker.pause()
+
+    @param.depends("steps_per_frame", watch=True)
+    def _on_speed(self):
+        self._worker.steps_per_second = self._target_rate()
+
+    @param.depends("beta", watch=True)
+    def _on_beta(self):
+        self._guard(self._worker.set_beta, self.beta)
+
+    @param.depends("auto_flip", "auto_flip_step", watch=True)
+    def _on_auto_flip(self):
+        self._guard(self._schedule_auto_flip)
+
+    def _schedule_auto_flip(self) -> None:
+        self._worker.cancel_scheduled()
+        if self.auto_flip and self.released_units:
+            self._worker.flip_hidden_at(self.auto_flip_step, self.released_units[0])
+
+    @property
+    def hidden_levels(self) -> tuple[float, float]:
+        hidden = self.rbm.hidden
+        return (getattr(hidden, "low", 0.0), getattr(hidden, "high", 1.0))
+
+    @property
+    def visible_levels(self) -> tuple[float, float]:
+        visible = self.rbm.visible
+        if visible.kind == "potts":
+            return (0.0, float(visible.q - 1))
+        return (getattr(visible, "low", 0.0), getattr(visible, "high", 1.0))
+
+    def set_released(self, k: int, mode: str) -> None:
+        """Clamp released unit ``k`` on (its high state), off, or let it sample freely."""
+        if not 0 <= k < len(self.released_units):
+            raise ValueError(f"released unit index {k} out of range: this model has {len(self.released_units)}")
+        if mode not in RELEASED_MODES:
+            raise ValueError(f"mode must be one of {RELEASED_MODES}, got {mode!r}")
+        unit = self.released_units[k]
+        low, high = self.hidden_levels
+        if mode == "free":
+            self._worker.unclamp_hidden([unit])
+        else:
+            self._worker.clamp_hidden([unit], [high if mode == "on" else low])
+
+    def flip(self, k: int = 0) -> None:
+        """Flip released unit ``k`` in every chain: on <-> off; a free unit is clamped to the opposite of the
+        state most chains are in now (Fig. 8c)."""
+        if not 0 <= k < len(self.released_units):
+            raise ValueError(f"released unit index {k} out of range: this model has {len(self.released_units)}")
+        mode = self.released_modes[k] if k < len(self.released_modes) else "free"
+        if mode in ("on", "off"):
+            self.set_released(k, "off" if mode == "on" else "on")
+        else:
+            low, high = self.hidden_levels
+            current = self._worker.snapshot().h[:, self.released_units[k]]
+            self.set_released(k, "off" if np.mean(current == high) >= 0.5 else "on")
+
+    def step_once(self, n_steps: int | None = None) -> None:
+        """Pause and run one frame's worth of sweeps (the "step" button)."""
+        self.running = False
+        self._worker.advance(n_steps or self.steps_per_frame)
+
+    def reset(self) -> None:
+        """Restart the chains from the starting images, at sweep 0, with the traces cleared."""
+        self._trace.clear()
+        self._worker.restart(self._start_v)
+        self._schedule_auto_flip()
+
+    def snapshot_png(self) -> bytes:
+        """The current grid as a PNG file's bytes (the snapshot button)."""
+        if self.mosaic is None:
+            raise ValueError("no frame to save yet")
+        return mosaic_png(self.mosaic, *self.visible_levels)
+
+    # --- publishing ----------------------------------------------------------------------------------------
+    def _direction(self, k: int) -> np.ndarray | None:
+        """Unit-norm label direction q for the class released unit k generates (q(1) without released units)."""
+        if self._spec is None:
+            return np.ones(self.rbm.n_visible) / np.sqrt(self.rbm.n_visible)  # Ising: the magnetization
+        target = self.released_classes[k] if self.released_classes and self.released_classes[k] is not None else 1
+        if target not in self._directions:
+            q = label_direction(self._spec, int(target))
+            self._directions[target] = q / max(np.linalg.norm(q), 1e-300)
+        return self._directions[target]
+
+    def poll(self) -> None:
+        """Copy the worker's latest snapshot into the published parameters (runs on the session's loop)."""
+        snap = self._worker.snapshot()
+        if snap.version == self._last_version:
+            return
+        self._last_version = snap.version
+        low, high = self.hidden_levels
+        chain = min(self.watched_chain, self.n_chains - 1)
+        v = snap.v[chain].astype(np.float64)
+        features = self.rbm.visible.features(v[None, :])
+        inputs = self.rbm.inputs_h_from_v(features)[0]
+        watched_unit = self.released_units[0] if self.released_units else 0
+        point = {
+            "step": snap.steps,
+            "input": float(inputs[watched_unit]),
+            "projection": float(features[0] @ self._direction(0)),
+            "neg_free_energy": float(-self.rbm.free_energy_v(v[None, :])[0]),
+            "probability": float("nan"),
+        }
+        shares = {}
+        if self._judge is not None:
+            probabilities = self._judge.probabilities(snap.v)
+            target = self.released_classes[0] if self.released_classes and self.released_classes[0] is not None else 1
+            point["probability"] = float(probabilities[chain, target])
+            counts = np.bincount(np.argmax(probabilities, axis=1), minlength=len(self._judge.class_names))
+            shares = {name: float(c) / len(snap.v) for name, c in zip(self._judge.class_names, counts)}
+        if self._trace and snap.steps < self._trace[-1]["step"]:
+            self._trace.clear()
+        if not self._trace or snap.steps != self._trace[-1]["step"]:
+            self._trace.append(point)
+        keys = ("step", "input", "projection", "neg_free_energy", "probability")
+        traces = {key: np.array([p[key] for p in self._trace]) for key in keys}
+        self.param.update(
+            mosaic=tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains)))),
+            steps=snap.steps,
+            frame=self.frame + 1,
+            measured_rate=snap.steps_per_second if snap.running else 0.0,
+            released_modes=released_modes_from_clamps(snap.clamped_h, self.released_units, low, high),
+            traces=traces,
+            class_shares=shares,
+            status=snap.error or "",
+        )
+
+    @property
+    def worker(self) -> SamplerWorker:
+        return self._worker
+
+    def close(self) -> None:
+        """Stop and join the sampler thread and give its slot back."""
+        try:
+            if self._worker is not None:
+                self._worker.stop()
+        finally:
+            self._budget.release(self)

@@ -1,0 +1,204 @@
+"""Views of the Morph page. They render ``MorphSession`` parameters and hold no numerics."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from rbm_explorer.app.morph_state import MorphSession
+from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tipped
+
+GRID_PIXELS = 560
+
+
+class MorphGrid(pn.viewable.Viewer):
+    """The chains as a grid of pictures, redrawn whenever ``mosaic`` changes."""
+
+    state = param.ClassSelector(class_=MorphSession)
+
+    def _image(self, mosaic, variant):
+        low, high = self.state.visible_levels
+        if mosaic is None:
+            mosaic = np.full((1, 1), np.nan, np.float32)
+        rows, cols = mosaic.shape
+        image = hv.Image(mosaic[::-1], bounds=(0, 0, cols, rows), kdims=["grid_x", "grid_y"], vdims=["state"])
+        return image.opts(
+            cmap="gray", clim=(float(low), float(high)), xaxis=None, yaxis=None, toolbar=None, default_tools=[],
+            frame_width=GRID_PIXELS, frame_height=int(GRID_PIXELS * rows / cols), clipping_colors={"NaN": "#9db4d0"},
+            border=0, framewise=True,
+        )
+
+    def __panel__(self):
+        dmap = hv.DynamicMap(pn.bind(self._image, mosaic=self.state.param.mosaic, variant=self.state.param.variant))
+        return pn.pane.HoloViews(dmap, linked_axes=False, css_classes=["morph-grid"], margin=(5, 5),
+                                 width=GRID_PIXELS + 10, height=GRID_PIXELS + 10)
+
+
+class MorphTraces(pn.viewable.Viewer):
+    """Four live traces of the watched chain: I*, the projection on q, -F(v) and the judge's probability."""
+
+    state = param.ClassSelector(class_=MorphSession)
+
+    PANELS = (
+        ("input", "released unit input I*", "Input I* of the first released unit (unit 0 without released units)"),
+        ("projection", "v · q / |q|", "Projection of the visible state on the label direction q"),
+        ("neg_free_energy", "−F(v)", "Minus the free energy of the visible state (log-probability up to log Z)"),
+        ("probability", "P(class | v)", "Probability of the released unit's class, by a classifier trained on real data"),
+    )
+
+    def _plots(self, traces):
+        steps = traces.get("step", np.empty(0))
+        plots = []
+        for (key, label, _), color in zip(self.PANELS, TRACE_COLORS):
+            values = traces.get(key, np.empty(0))
+            curve = hv.Curve((steps, values), hv.Dimension("sweep_" + key, label="sweep"),
+                             hv.Dimension(key, label=label))
+            opts = dict(color=color, line_width=2, width=330, height=150, toolbar=None, default_tools=[],
+                        framewise=True, title=label, fontsize={"title": 11})
+            if key == "probability":
+                opts["ylim"] = (-0.02, 1.02)
+            plots.append(curve.opts(**opts))
+        return hv.Layout(plots).cols(1).opts(shared_axes=False)
+
+    def __panel__(self):
+        dmap = hv.DynamicMap(pn.bind(self._plots, traces=self.state.param.traces))
+        return pn.pane.HoloViews(dmap, linked_axes=False, css_classes=["morph-traces"], width=350,
+                                 height=4 * 160 + 20)
+
+
+class ReleasedUnitControls(pn.viewable.Viewer):
+    """For each released unit: on / free / off and a flip button. Rebuilt when the variant changes."""
+
+    state = param.ClassSelector(class_=MorphSession)
+
+    def _controls(self, variant):
+        s = self.state
+        if not s.released_units:
+            return pn.pane.Markdown("*This variant has no released units: every hidden unit is "
+                                    + ("unconstrained.*" if variant == "unconstrained" else "constrained.*"),
+                                    css_classes=["released-none"])
+        rows = []
+        for k, (unit, cls) in enumerate(zip(s.released_units, s.released_classes)):
+            name = s.class_names[cls] if cls is not None and cls < len(s.class_names) else "high"
+            modes = s.released_modes
+            group = pn.widgets.RadioButtonGroup(
+                options={"on": "on", "free": "free", "off": "off"}, value=modes[k] if k < len(modes) else "free",
+                button_type="primary", button_style="outline", width=170, css_classes=[f"released-mode-{k}"],
+                description=f"Clamp released unit {unit} on (generates {name}), off, or let it sample freely")
+            flip = pn.widgets.Button(name=f"Flip unit {unit}", button_type="warning", width=110,
+                                     description=f"Flip released unit {unit} in every chain and watch them morph")
+
+            def on_mode(event, k=k):
+                if event.new != event.old and event.new != s.released_modes[k]:
+                    s._guard(s.set_released, k, event.new)
+
+            group.param.watch(on_mode, "value")
+            flip.on_click(lambda event, k=k: s._guard(s.flip, k))
+
+            def sync(modes, group=group, k=k):  # the published mode is the source of truth
+                if k < len(modes) and modes[k] in ("on", "free", "off") and group.value != modes[k]:
+                    group.value = modes[k]
+
+            s.param.watch(lambda event, sync=sync: sync(event.new), "released_modes")
+            label = pn.pane.Markdown(f"**Unit {unit}** · on → *{name}*", margin=(0, 5))
+            rows.append(pn.Column(label, pn.Row(group, flip)))
+        return pn.Column(*rows)
+
+    def __panel__(self):
+        return pn.panel(pn.bind(self._controls, variant=self.state.param.variant))
+
+
+class MorphControls(pn.viewable.Viewer):
+    """Model choice, start images, speed, temperature, run/step/reset, automatic flip and snapshot."""
+
+    state = param.ClassSelector(class_=MorphSession)
+
+    def __panel__(self):
+        s = self.state
+        family = pn.widgets.Select.from_param(s.param.family, name="Data", description=tip(s.param.family))
+        variant = pn.widgets.RadioButtonGroup.from_param(
+            s.param.variant, orientation="vertical", button_type="primary", button_style="outline",
+            description=tip(s.param.variant), css_classes=["variant-toggle"])
+        start = pn.widgets.Select.from_param(s.param.start_from, name="Start chains from",
+                                             description=tip(s.param.start_from))
+        run = tipped(pn.widgets.Toggle.from_param(s.param.running, name="Run / pause", button_type="primary",
+                                                  width=100), tip(s.param.running))
+        step = pn.widgets.Button(name="Step", width=60, description="Pause and advance one frame's worth of sweeps")
+        step.on_click(lambda event: s._guard(s.step_once))
+        reset = pn.widgets.Button(name="Reset", width=60, description="Restart the chains from the starting images at sweep 0")
+        reset.on_click(lambda event: s._guard(s.reset))
+        speed = tipped(pn.widgets.IntSlider.from_param(s.param.steps_per_frame, name="Sweeps per frame", width=250),
+                       tip(s.param.steps_per_frame))
+        beta = tipped(pn.widgets.FloatSlider.from_param(s.param.beta, name="Inverse temperature β", width=250),
+                      tip(s.param.beta))
+        auto = tipped(pn.widgets.Checkbox.from_param(s.param.auto_flip, name="Flip automatically at sweep",
+                                                     width=150), tip(s.param.auto_flip))
+        auto_step = pn.widgets.IntInput.from_param(s.param.auto_flip_step, name="", width=100,
+                                                   description=tip(s.param.auto_flip_step))
+        chain = pn.widgets.IntInput.from_param(s.param.watched_chain, name="Traced chain",
+                                               description=tip(s.param.watched_chain))
+        download = pn.widgets.FileDownload(callback=lambda: _png_stream(s), filename="chains.png",
+                                           label="Save grid as PNG", button_type="light",
+                                           description="Download the current chain grid as a PNG image")
+        return pn.Column(
+            family, pn.pane.Markdown("**Constraint variant**", margin=(0, 10)), variant, start,
+            pn.Row(run, step, reset), speed, beta, pn.Row(auto, auto_step), chain, download, width=300,
+        )
+
+
+def _png_stream(state: MorphSession):
+    import io
+
+    return io.BytesIO(state.snapshot_png())
+
+
+class MorphStatus(pn.viewable.Viewer):
+    """Sweeps, rate, the judge's class shares and any error, in one line under the grid."""
+
+    state = param.ClassSelector(class_=MorphSession)
+
+    def _text(self, steps, rate, shares, modes, status, error):
+        parts = [f"**Sweep** {steps:,}", f"**Rate** {rate:,.0f} sweeps/s"]
+        if modes:
+            parts.append("**Released** " + ", ".join(f"{u}: {m}" for u, m in zip(self.state.released_units, modes)))
+        if shares:
+            parts.append("**Judge** " + " · ".join(f"{name}: {100 * share:.0f}%" for name, share in shares.items()))
+        text = " | ".join(parts)
+        problem = error or status
+        if problem:
+            text += f"\n\n<span style='color:#b00020'>**Error:** {problem}</span>"
+        return text
+
+    def __panel__(self):
+        s = self.state
+        return pn.pane.Markdown(
+            pn.bind(self._text, s.param.steps, s.param.measured_rate, s.param.class_shares, s.param.released_modes,
+                    s.param.status, s.param.error),
+            css_classes=["morph-status"], sizing_mode="stretch_width")
+
+
+ABOUT = """
+**What am I looking at?** {n} Gibbs chains of an RBM trained on *{family}*, drawn live. In the *released*
+variants one hidden unit per class is left free of the label constraint while every other hidden unit is made
+blind to the label (PAPERS.md §1, Eqs. 6–7 and 26). The released unit becomes a knob: clamp it and the chains
+produce one class; **flip** it and they morph into the other — Fig. 8(c) of the PRX paper for MNIST 0→1,
+Fig. 9(e) for 1→2→3→0, Fig. 6 for faces. Toggle the variant to *linear, all units* and the chains lose the
+label and wander between blurred mixtures; *unconstrained* chains stay in the class they started in.
+"""
+
+
+class MorphPage(pn.viewable.Viewer):
+    state = param.ClassSelector(class_=MorphSession)
+
+    def __panel__(self):
+        s = self.state
+        about = pn.pane.Markdown(pn.bind(lambda family: ABOUT.format(n=s.n_chains, family=family), s.param.family),
+                                 sizing_mode="stretch_width", css_classes=["page-about"])
+        released = pn.Card(ReleasedUnitControls(state=s), title="Released units", collapsible=False,
+                           header_background=ACCENT, header_color="white", width=300)
+        middle = pn.Column(MorphGrid(state=s), MorphStatus(state=s), width=GRID_PIXELS + 20)
+        return pn.Column(about, pn.Row(pn.Column(released, MorphControls(state=s)), middle, MorphTraces(state=s)),
+                         sizing_mode="stretch_width")
+

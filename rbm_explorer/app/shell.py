@@ -1,0 +1,109 @@
+"""The explorer's shell: a template with a sidebar of pages, lazy page building and per-session clean-up.
+
+``build_explorer()`` is everything ``apps/explorer.py`` does. For each browser session it
+
+* makes one ``ExplorerSession`` that every page shares;
+* shows a loading indicator at once, then builds the first page (Morph) in ``pn.state.onload``, so that a cold
+  start, while numba loads or compiles its kernels, never shows a blank page;
+* builds other pages the first time they are opened, and shows a page's failure (including a full server:
+  ``CapacityError``) as a message in that page, with a retry button, instead of breaking the session;
+* stops every thread (and checkpoints training) in ``pn.state.on_session_destroyed``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import holoviews as hv
+import panel as pn
+
+from rbm_explorer.app.budget import CapacityError
+from rbm_explorer.app.pages import ExplorerSession, ordered_pages
+from rbm_explorer.app.style import ACCENT, RAW_CSS
+
+FRAME_PERIOD_MS = 50  # 20 frames per second: the frame-rate limiter of every live page
+TITLE = "rbm_explorer"
+log = logging.getLogger(__name__)
+
+
+def add_frame_callback(session: ExplorerSession, poll) -> None:
+    """Run ``poll`` on the session's event loop every frame; stop it when the session closes."""
+    if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+        return
+    callback = pn.state.add_periodic_callback(poll, period=FRAME_PERIOD_MS)
+    session.on_close(callback.stop)
+
+
+def _loading(text: str):
+    return pn.Column(
+        pn.indicators.LoadingSpinner(value=True, size=64, color="primary", name=""),
+        pn.pane.Markdown(f"### {text}\nThe sampler's compiled kernels load on first use; this takes a few seconds "
+                         "after a fresh install.", css_classes=["loading-message"]),
+        css_classes=["page-loading"], margin=40,
+    )
+
+
+class Explorer:
+    """One session's template, navigation and pages."""
+
+    def __init__(self, first_page: str | None = None):
+        pn.extension(raw_css=[RAW_CSS], notifications=True)
+        hv.extension("bokeh", logo=False)
+        self.session = ExplorerSession()
+        self.pages = {p.slug: p for p in ordered_pages()}
+        self.built: dict[str, object] = {}
+        first = first_page
+        if first is None and pn.state.curdoc is not None:  # ?page=train opens another page first
+            first = (pn.state.session_args.get("page") or [b""])[0].decode(errors="replace")
+        self.first = first if first in self.pages else next(iter(self.pages))
+        self.main = pn.Column(_loading("Starting the live chains…"), sizing_mode="stretch_width")
+        self.nav = pn.widgets.RadioButtonGroup(
+            options={p.title: p.slug for p in self.pages.values()}, value=self.first, orientation="vertical",
+            button_type="primary", button_style="outline", sizing_mode="stretch_width", css_classes=["page-nav"],
+            description="Choose a page")
+        self.about = pn.pane.Markdown(self.pages[self.first].about, css_classes=["nav-about"])
+        self.nav.param.watch(lambda event: self.show(event.new), "value")
+
+    def show(self, slug: str) -> None:
+        page = self.pages[slug]
+        self.session.active_page = slug
+        self.about.object = page.about
+        if slug not in self.built:
+            self.main.objects = [_loading(f"Opening {page.title}…")]
+            try:
+                self.built[slug] = page.build(self.session)
+            except CapacityError as exc:
+                self.main.objects = [self._retry(slug, str(exc), "warning")]
+                return
+            except Exception as exc:  # show it in the page; the other pages keep working
+                log.exception("page %s failed to build", slug)
+                self.main.objects = [self._retry(slug, f"{type(exc).__name__}: {exc}", "danger")]
+                return
+        self.main.objects = [self.built[slug]]
+
+    def _retry(self, slug: str, message: str, kind: str):
+        button = pn.widgets.Button(name="Try again", button_type="primary", description="Try to open this page again")
+        button.on_click(lambda event: self.show(slug))
+        return pn.Column(pn.pane.Alert(message, alert_type=kind, css_classes=["page-error"]), button)
+
+    def template(self):
+        sidebar = [pn.pane.Markdown("### Pages"), self.nav, self.about,
+                   pn.pane.Markdown("Restricted Boltzmann Machines and the physics they learn. "
+                                    "Every page is also a library function and an `rbm-explorer` command.",
+                                    css_classes=["sidebar-note"])]
+        # Bootstrap: every script and style of this template is bundled with Panel and served locally (the Fast
+        # templates add a web font from fonts.googleapis.com, which would break offline use).
+        template = pn.template.BootstrapTemplate(
+            title=TITLE, sidebar=sidebar, main=[self.main], header_background=ACCENT, sidebar_width=270,
+        )
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.onload(lambda: self.show(self.first))
+            pn.state.on_session_destroyed(lambda context: self.session.close())
+        else:
+            self.show(self.first)
+        return template
+
+
+def build_explorer(first_page: str | None = None):
+    """The explorer app for the current session (``apps/explorer.py`` serves this)."""
+    return Explorer(first_page).template()

@@ -1,0 +1,137 @@
+"""The catalogue of models the app and the CLI can open: the bundled ones and the user's own saved models.
+
+Models are grouped into *families*: models of the same data (dataset name plus digit subset or attribute) and
+the same shapes, which differ only in their constraint. Within a family each model is a *variant*
+(unconstrained, linear on all units, quadratic on all units, or with released units); this is the
+constraint toggle of the Morph page (PAPERS.md section 1, Figs. 6, 8 and 9). Variants of one family can be
+swapped under running chains because their layouts agree.
+
+User models live in ``user_models_dir()``: ``$RBM_EXPLORER_HOME/models``, by default
+``~/.rbm_explorer/models``. The Train page saves there and the Models page lists them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rbm_explorer.io import ModelFile, load_model
+from rbm_explorer.resources import assets_dir
+
+VARIANT_ORDER = ("unconstrained", "linear, all units", "quadratic, all units")
+
+
+def user_models_dir(create: bool = False) -> Path:
+    """Where the app and ``rbm-explorer train`` keep models a user saved (``$RBM_EXPLORER_HOME/models``)."""
+    home = Path(os.environ.get("RBM_EXPLORER_HOME", Path.home() / ".rbm_explorer"))
+    path = home / "models"
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def variant_name(metadata: dict) -> str:
+    """A model's place in its family: 'unconstrained', 'linear, all units', 'quadratic, all units' or
+    'linear, N released' (from the ``constraint`` and ``released_units`` metadata of the bundled models)."""
+    kind = (metadata.get("constraint") or {}).get("kind", "none")
+    released = metadata.get("released_units") or []
+    if kind in (None, "none"):
+        return "unconstrained" if not released else f"{len(released)} released"
+    if released:
+        return f"{kind}, {len(released)} released"
+    return f"{kind}, all units"
+
+
+def family_key(metadata: dict, n_visible: int, n_hidden: int) -> str:
+    """Models with the same data and shapes share a family key, e.g. ``mnist digits=0,1 784x400``."""
+    dataset = dict(metadata.get("dataset") or {})
+    name = dataset.pop("name", None) or metadata.get("family") or "model"
+    dataset.pop("label_names", None)
+    options = " ".join(f"{k}={v}" for k, v in sorted(dataset.items()) if k in ("digits", "attribute", "size"))
+    return " ".join(part for part in (name, options, f"{n_visible}x{n_hidden}") if part)
+
+
+def family_title(metadata: dict, n_visible: int) -> str:
+    """A readable family name: 'MNIST 0/1', 'MNIST 0-3', 'Faces: smiling (32x32)', 'Ising 32x32 spins'."""
+    dataset = metadata.get("dataset") or {}
+    name = dataset.get("name")
+    if name == "mnist":
+        digits = str(dataset.get("digits", "0-9"))
+        return "MNIST " + digits.replace(",", "/")
+    if name == "faces":
+        size = dataset.get("size")
+        return f"Faces: {dataset.get('attribute', '')}" + (f" ({size}x{size})" if size else "")
+    if name:
+        return str(name)
+    shape = metadata.get("image_shape")
+    if metadata.get("family") == "ising" or (shape and "ising" in json.dumps(metadata).lower()):
+        return f"Ising {shape[0]}x{shape[1]} spins" if shape else "Ising spins"
+    return metadata.get("description", f"{n_visible} visible units")[:40]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model file with the facts the app needs to place it, read once from its metadata."""
+
+    name: str
+    path: Path
+    family: str
+    family_title: str
+    variant: str
+    bundled: bool
+    metadata: dict = field(repr=False, compare=False, hash=False)
+
+    def load(self) -> ModelFile:
+        return _load_cached(str(self.path), self.path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(path: str, mtime_ns: int) -> ModelFile:
+    return load_model(path)
+
+
+def entry_for(path, bundled: bool = False) -> ModelEntry:
+    """Describe one model file (raises ``ModelFileError`` when it is not a valid model)."""
+    path = Path(path)
+    model = _load_cached(str(path), path.stat().st_mtime_ns)
+    meta = model.metadata
+    n_v, n_h = model.rbm.n_visible, model.rbm.n_hidden
+    return ModelEntry(path.stem, path, family_key(meta, n_v, n_h), family_title(meta, n_v), variant_name(meta),
+                      bundled, meta)
+
+
+def catalog(include_user: bool = True) -> list[ModelEntry]:
+    """Every bundled model, then the user's saved models that load (broken files are skipped here; the
+    Models page shows their errors when opened)."""
+    entries = [entry_for(p, bundled=True) for p in sorted((assets_dir() / "models").glob("*.npz"))]
+    if include_user and user_models_dir().is_dir():
+        for path in sorted(user_models_dir().glob("*.npz")):
+            try:
+                entries.append(entry_for(path))
+            except (ValueError, OSError):
+                continue
+    return entries
+
+
+def families(entries: list[ModelEntry] | None = None) -> dict[str, dict[str, ModelEntry]]:
+    """Family title -> {variant -> entry}, variants in the order unconstrained, linear, quadratic, released.
+    User models of a bundled family join it; a name clash keeps the bundled variant and adds the file name."""
+    entries = catalog() if entries is None else entries
+    titles: dict[str, str] = {}
+    grouped: dict[str, dict[str, ModelEntry]] = {}
+    for e in entries:
+        title = titles.setdefault(e.family, e.family_title)
+        if title in grouped and e.family not in (x.family for x in grouped[title].values()):
+            title = f"{title} [{e.family}]"
+        variants = grouped.setdefault(title, {})
+        variant = e.variant if e.variant not in variants else f"{e.variant} ({e.name})"
+        variants[variant] = e
+
+    def order(item):
+        name = item[0]
+        return (VARIANT_ORDER.index(name) if name in VARIANT_ORDER else len(VARIANT_ORDER), name)
+
+    return {title: dict(sorted(v.items(), key=order)) for title, v in grouped.items()}
