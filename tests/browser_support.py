@@ -118,3 +118,37 @@ def chromium_page(viewport=(1400, 900)):
             yield page
         finally:
             browser.close()
+
+
+def tiles_from_png(png: bytes, tile_shape=(28, 28), gap_rgb=(157, 180, 208)) -> "np.ndarray":
+    """Read a chain grid back from a screenshot: find the gap lines (drawn in ``gap_rgb``), cut the tiles
+    between them and resample each to ``tile_shape``; returns (tiles x pixels) grey levels in [0, 1]."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    rgb = np.asarray(image).astype(int)
+    gap = np.all(np.abs(rgb - np.array(gap_rgb)) < 24, axis=2)
+
+    def spans(fraction):
+        is_gap = fraction > 0.5
+        edges, start = [], None
+        for i, g in enumerate(list(is_gap) + [True]):
+            if not g and start is None:
+                start = i
+            elif g and start is not None:
+                if i - start >= 4:
+                    edges.append((start, i))
+                start = None
+        return edges
+
+    rows, cols = spans(gap.mean(axis=1)), spans(gap.mean(axis=0))
+    grey = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    tiles = []
+    for r0, r1 in rows:
+        for c0, c1 in cols:
+            block = Image.fromarray((grey[r0:r1, c0:c1] * 255).astype(np.uint8))
+            tiles.append(np.asarray(block.resize(tile_shape[::-1], Image.BOX), dtype=np.float64).reshape(-1) / 255)
+    return np.array(tiles)

@@ -16,7 +16,7 @@ class ChainGrid(pn.viewable.Viewer):
 
     def _image(self, mosaic):
         rows, cols = mosaic.shape
-        image = hv.Image(mosaic[::-1], bounds=(0, 0, cols, rows), kdims=["grid_x", "grid_y"], vdims=["state"])
+        image = hv.Image(mosaic, bounds=(0, 0, cols, rows), kdims=["grid_x", "grid_y"], vdims=["state"])
         return image.opts(
             cmap="gray", clim=(float(self._low), float(self._high)), xaxis=None, yaxis=None, toolbar=None,
             width=520, height=int(520 * rows / cols), clipping_colors={"NaN": "#9db4d0"}, default_tools=[],

@@ -10,7 +10,8 @@ import param
 from rbm_explorer.app.morph_state import MorphSession
 from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tipped
 
-GRID_PIXELS = 560
+GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
+TRACE_WIDTH, TRACE_HEIGHT = 300, 150
 
 
 class MorphGrid(pn.viewable.Viewer):
@@ -23,17 +24,17 @@ class MorphGrid(pn.viewable.Viewer):
         if mosaic is None:
             mosaic = np.full((1, 1), np.nan, np.float32)
         rows, cols = mosaic.shape
-        image = hv.Image(mosaic[::-1], bounds=(0, 0, cols, rows), kdims=["grid_x", "grid_y"], vdims=["state"])
+        image = hv.Image(mosaic, bounds=(0, 0, cols, rows), kdims=["grid_x", "grid_y"], vdims=["state"])
         return image.opts(
             cmap="gray", clim=(float(low), float(high)), xaxis=None, yaxis=None, toolbar=None, default_tools=[],
             frame_width=GRID_PIXELS, frame_height=int(GRID_PIXELS * rows / cols), clipping_colors={"NaN": "#9db4d0"},
-            border=0, framewise=True,
+            border=0, framewise=True, backend_opts={"plot.min_border": 0, "plot.outline_line_alpha": 0},
         )
 
     def __panel__(self):
         dmap = hv.DynamicMap(pn.bind(self._image, mosaic=self.state.param.mosaic, variant=self.state.param.variant))
         return pn.pane.HoloViews(dmap, linked_axes=False, css_classes=["morph-grid"], margin=(5, 5),
-                                 width=GRID_PIXELS + 10, height=GRID_PIXELS + 10)
+                                 width=GRID_PIXELS, height=GRID_PIXELS)  # the plot keeps its exact pixel scale
 
 
 class MorphTraces(pn.viewable.Viewer):
@@ -48,24 +49,26 @@ class MorphTraces(pn.viewable.Viewer):
         ("probability", "P(class | v)", "Probability of the released unit's class, by a classifier trained on real data"),
     )
 
-    def _plots(self, traces):
+    def _curve(self, traces, key, label, color):
         steps = traces.get("step", np.empty(0))
-        plots = []
-        for (key, label, _), color in zip(self.PANELS, TRACE_COLORS):
-            values = traces.get(key, np.empty(0))
-            curve = hv.Curve((steps, values), hv.Dimension("sweep_" + key, label="sweep"),
-                             hv.Dimension(key, label=label))
-            opts = dict(color=color, line_width=2, width=330, height=150, toolbar=None, default_tools=[],
-                        framewise=True, title=label, fontsize={"title": 11})
-            if key == "probability":
-                opts["ylim"] = (-0.02, 1.02)
-            plots.append(curve.opts(**opts))
-        return hv.Layout(plots).cols(1).opts(shared_axes=False)
+        values = traces.get(key, np.empty(0))
+        curve = hv.Curve((steps, values), hv.Dimension("sweep_" + key, label="sweep"), hv.Dimension(key, label=label))
+        opts = dict(color=color, line_width=2, width=TRACE_WIDTH, height=TRACE_HEIGHT, toolbar=None, default_tools=[],
+                    framewise=True, title=label, ylabel="", fontsize={"title": 10, "labels": 9, "ticks": 8})
+        if key == "probability":
+            opts["ylim"] = (-0.02, 1.02)
+        return curve.opts(**opts)
 
     def __panel__(self):
-        dmap = hv.DynamicMap(pn.bind(self._plots, traces=self.state.param.traces))
-        return pn.pane.HoloViews(dmap, linked_axes=False, css_classes=["morph-traces"], width=350,
-                                 height=4 * 160 + 20)
+        panes = []
+        for (key, label, help_text), color in zip(self.PANELS, TRACE_COLORS):
+            dmap = hv.DynamicMap(pn.bind(self._curve, traces=self.state.param.traces, key=key, label=label,
+                                         color=color))
+            panes.append(pn.pane.HoloViews(dmap, linked_axes=False, width=TRACE_WIDTH, height=TRACE_HEIGHT,
+                                           margin=(2, 5)))
+        title = pn.pane.Markdown(pn.bind(lambda c: f"**Traces of chain {c}**", self.state.param.watched_chain),
+                                 margin=(0, 10))
+        return pn.Column(title, *panes, css_classes=["morph-traces"], width=TRACE_WIDTH + 10)
 
 
 class ReleasedUnitControls(pn.viewable.Viewer):
@@ -102,7 +105,7 @@ class ReleasedUnitControls(pn.viewable.Viewer):
                     group.value = modes[k]
 
             s.param.watch(lambda event, sync=sync: sync(event.new), "released_modes")
-            label = pn.pane.Markdown(f"**Unit {unit}** · on → *{name}*", margin=(0, 5))
+            label = pn.pane.Markdown(f"**Unit {unit}**: on generates *{name}*", margin=(0, 5))
             rows.append(pn.Column(label, pn.Row(group, flip)))
         return pn.Column(*rows)
 
