@@ -120,35 +120,31 @@ def chromium_page(viewport=(1400, 900)):
             browser.close()
 
 
-def tiles_from_png(png: bytes, tile_shape=(28, 28), gap_rgb=(157, 180, 208)) -> "np.ndarray":
-    """Read a chain grid back from a screenshot: find the gap lines (drawn in ``gap_rgb``), cut the tiles
-    between them and resample each to ``tile_shape``; returns (tiles x pixels) grey levels in [0, 1]."""
+def tiles_from_png(png: bytes, grid=(8, 8), tile_shape=(28, 28), gap_rgb=(157, 180, 208)):
+    """Read a chain grid back from a screenshot of its canvas: ``grid`` rows x columns of ``tile_shape`` tiles
+    separated by one-pixel gaps drawn in ``gap_rgb``, scaled to the canvas. Returns (tiles x pixels) grey
+    levels in [0, 1], or None when the gaps are not where they should be (a frame caught mid-layout)."""
     import io
 
     import numpy as np
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    rgb = np.asarray(image).astype(int)
-    gap = np.all(np.abs(rgb - np.array(gap_rgb)) < 24, axis=2)
-
-    def spans(fraction):
-        is_gap = fraction > 0.5
-        edges, start = [], None
-        for i, g in enumerate(list(is_gap) + [True]):
-            if not g and start is None:
-                start = i
-            elif g and start is not None:
-                if i - start >= 4:
-                    edges.append((start, i))
-                start = None
-        return edges
-
-    rows, cols = spans(gap.mean(axis=1)), spans(gap.mean(axis=0))
+    rgb = np.asarray(image).astype(np.float64)
+    rows, cols = grid
+    th, tw = tile_shape
+    sy = rgb.shape[0] / (rows * (th + 1) - 1)
+    sx = rgb.shape[1] / (cols * (tw + 1) - 1)
+    for r in range(1, rows):  # the middle of every gap row must be gap-coloured
+        y = int((r * (th + 1) - 0.5) * sy)
+        if np.mean(np.all(np.abs(rgb[y] - np.array(gap_rgb)) < 24, axis=1)) < 0.8:
+            return None
     grey = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
     tiles = []
-    for r0, r1 in rows:
-        for c0, c1 in cols:
-            block = Image.fromarray((grey[r0:r1, c0:c1] * 255).astype(np.uint8))
-            tiles.append(np.asarray(block.resize(tile_shape[::-1], Image.BOX), dtype=np.float64).reshape(-1) / 255)
+    for r in range(rows):
+        for c in range(cols):
+            y0, x0 = r * (th + 1) * sy, c * (tw + 1) * sx
+            block = grey[int(round(y0)):int(round(y0 + th * sy)), int(round(x0)):int(round(x0 + tw * sx))]
+            resized = Image.fromarray((block * 255).astype(np.uint8)).resize((tw, th), Image.BOX)
+            tiles.append(np.asarray(resized, dtype=np.float64).reshape(-1) / 255)
     return np.array(tiles)

@@ -15,6 +15,7 @@ RANKS = {
     "rbm": 2,
     "sampling": 3,
     "resources": 4,
+    "catalog": 4,
     "io": 4,
     "analysis": 4,
     "training": 4,

@@ -56,16 +56,23 @@ def released_setting_for_class(released_classes, target_class: int | None) -> li
     return ["on" if c == target_class else "off" for c in released_classes]
 
 
-def mosaic_png(mosaic: np.ndarray, low: float, high: float, scale: int = 4) -> bytes:
-    """The chain grid as a grayscale PNG (gaps drawn mid-blue), each state pixel ``scale`` pixels wide."""
+GAP_RGB = (157, 180, 208)
+
+
+def mosaic_png(mosaic: np.ndarray, low: float, high: float, scale: int = 1) -> bytes:
+    """The chain grid as a PNG: grey levels from ``low`` (black) to ``high`` (white), gaps (NaN) in
+    ``GAP_RGB``, each state pixel ``scale`` pixels wide. With scale 1 this takes about a millisecond; the
+    page enlarges the picture with pixelated scaling instead."""
     from PIL import Image
 
     grey = np.clip((np.nan_to_num(mosaic, nan=low) - low) / max(high - low, 1e-12), 0, 1)
-    rgb = np.repeat((grey * 255).astype(np.uint8)[..., None], 3, axis=2)
-    rgb[np.isnan(mosaic)] = (157, 180, 208)
-    image = Image.fromarray(rgb).resize((mosaic.shape[1] * scale, mosaic.shape[0] * scale), Image.NEAREST)
+    rgb = np.repeat((grey * 255 + 0.5).astype(np.uint8)[..., None], 3, axis=2)
+    rgb[np.isnan(mosaic)] = GAP_RGB
+    image = Image.fromarray(rgb)
+    if scale > 1:
+        image = image.resize((mosaic.shape[1] * scale, mosaic.shape[0] * scale), Image.NEAREST)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
@@ -84,6 +91,7 @@ class MorphSession(param.Parameterized):
 
     # published by poll(); views read these
     mosaic = param.Array(default=None, doc="Tiled picture of all chains")
+    frame_png = param.Bytes(default=b"", doc="The tiled picture as a PNG, one pixel per state pixel")
     steps = param.Integer(default=0)
     frame = param.Integer(default=0, doc="Number of published frames")
     measured_rate = param.Number(default=0.0)
@@ -112,6 +120,7 @@ class MorphSession(param.Parameterized):
             with param.parameterized.discard_events(self):
                 self.family = family if family is not None else self._default_family()
             self._enter_family(variant)
+            self.poll()  # a first frame, so that the page never shows an empty grid
         except Exception:
             self._budget.release(self)
             raise
@@ -178,7 +187,6 @@ class MorphSession(param.Parameterized):
             self._worker = SamplerWorker(engine, steps_per_second=self._target_rate(), trace_length=0,
                                          publish_hz=FRAMES_PER_SECOND * 1.5)
         if restart:
-            self._apply_default_clamps()
             self.reset()
         if self.running:
             self._worker.start()
@@ -196,7 +204,6 @@ class MorphSession(param.Parameterized):
     def _on_start_from(self):
         def restart():
             self._start_v = self._start_images()
-            self._apply_default_clamps()
             self.reset()
         self._guard(restart)
 
@@ -302,8 +309,10 @@ class MorphSession(param.Parameterized):
         self._worker.advance(n_steps or self.steps_per_frame)
 
     def reset(self) -> None:
-        """Restart the chains from the starting images, at sweep 0, with the traces cleared."""
+        """Restart the chains from the starting images, at sweep 0, with the released units set for the
+        starting class again and the traces cleared."""
         self._trace.clear()
+        self._apply_default_clamps()
         self._worker.restart(self._start_v)
         self._schedule_auto_flip()
 
@@ -311,7 +320,7 @@ class MorphSession(param.Parameterized):
         """The current grid as a PNG file's bytes (the snapshot button)."""
         if self.mosaic is None:
             raise ValueError("no frame to save yet")
-        return mosaic_png(self.mosaic, *self.visible_levels)
+        return mosaic_png(self.mosaic, *self.visible_levels, scale=4)
 
     # --- publishing ----------------------------------------------------------------------------------------
     def _direction(self, k: int) -> np.ndarray | None:
@@ -356,8 +365,10 @@ class MorphSession(param.Parameterized):
             self._trace.append(point)
         keys = ("step", "input", "projection", "neg_free_energy", "probability")
         traces = {key: np.array([p[key] for p in self._trace]) for key in keys}
+        mosaic = tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains))))
         self.param.update(
-            mosaic=tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains)))),
+            mosaic=mosaic,
+            frame_png=mosaic_png(mosaic, *self.visible_levels),
             steps=snap.steps,
             frame=self.frame + 1,
             measured_rate=snap.steps_per_second if snap.running else 0.0,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import holoviews as hv
+import html
+
 import numpy as np
 import panel as pn
 import param
@@ -12,33 +13,54 @@ from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tipped
 
 GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
+GAP_COLOR = "#9db4d0"  # between chains
 
 
 class MorphGrid(pn.viewable.Viewer):
-    """The chains as a grid of pictures, redrawn whenever ``mosaic`` changes."""
+    """The chains as a grid of pictures: a Bokeh image glyph whose data a watcher on the state's ``mosaic``
+    replaces (on the session's event loop). Drawn at an integer number of screen pixels per state pixel, so
+    a screenshot of the canvas gives back the states exactly."""
 
     state = param.ClassSelector(class_=MorphSession)
 
-    def _image(self, mosaic, variant):
-        low, high = self.state.visible_levels
-        if mosaic is None:
-            mosaic = np.full((1, 1), np.nan, np.float32)
+    def _figure(self, family):
+        from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
+        from bokeh.plotting import figure
+
+        mosaic = self.state.mosaic
         rows, cols = mosaic.shape
-        image = hv.Image(mosaic, bounds=(0, 0, cols, rows), kdims=["grid_x", "grid_y"], vdims=["state"])
-        return image.opts(
-            cmap="gray", clim=(float(low), float(high)), xaxis=None, yaxis=None, toolbar=None, default_tools=[],
-            frame_width=GRID_PIXELS, frame_height=int(GRID_PIXELS * rows / cols), clipping_colors={"NaN": "#9db4d0"},
-            border=0, framewise=True, backend_opts={"plot.min_border": 0, "plot.outline_line_alpha": 0},
-        )
+        scale = max(1, round(GRID_PIXELS / max(rows, cols)))
+        low, high = self.state.visible_levels
+        fig = figure(width=cols * scale, height=rows * scale, x_range=Range1d(0, cols), y_range=Range1d(0, rows),
+                     toolbar_location=None, tools="", min_border=0, outline_line_alpha=0)
+        fig.axis.visible = False
+        fig.grid.visible = False
+        mapper = LinearColorMapper(palette="Greys256", low=low, high=high, nan_color=GAP_COLOR)  # low = black
+        source = ColumnDataSource({"image": [mosaic[::-1]]})  # Bokeh's first row is the bottom one
+        fig.image("image", x=0, y=0, dw=cols, dh=rows, source=source, color_mapper=mapper)
+
+        def update(event):
+            if event.new is not None and event.new.shape == (rows, cols):
+                source.data = {"image": [event.new[::-1]]}
+
+        watcher = self.state.param.watch(update, "mosaic")
+        self._unwatch()
+        self._watcher = watcher
+        return pn.Column(pn.pane.Bokeh(fig, margin=0), css_classes=["morph-grid"], margin=(5, 5))
+
+    def _unwatch(self):
+        if getattr(self, "_watcher", None) is not None:
+            self.state.param.unwatch(self._watcher)
+            self._watcher = None
 
     def __panel__(self):
-        dmap = hv.DynamicMap(pn.bind(self._image, mosaic=self.state.param.mosaic, variant=self.state.param.variant))
-        return pn.pane.HoloViews(dmap, linked_axes=False, css_classes=["morph-grid"], margin=(5, 5),
-                                 width=GRID_PIXELS, height=GRID_PIXELS)  # the plot keeps its exact pixel scale
+        return pn.panel(pn.bind(self._figure, family=self.state.param.family))
 
 
 class MorphTraces(pn.viewable.Viewer):
-    """Four live traces of the watched chain: I*, the projection on q, -F(v) and the judge's probability."""
+    """Four live traces of the watched chain: I*, the projection on q, -F(v) and the judge's probability.
+    One Bokeh ColumnDataSource feeds the four small plots; a watcher on the state's ``traces`` parameter
+    replaces its data (on the session's event loop, never from the sampler thread)."""
 
     state = param.ClassSelector(class_=MorphSession)
 
@@ -49,25 +71,31 @@ class MorphTraces(pn.viewable.Viewer):
         ("probability", "P(class | v)", "Probability of the released unit's class, by a classifier trained on real data"),
     )
 
-    def _curve(self, traces, key, label, color):
-        steps = traces.get("step", np.empty(0))
-        values = traces.get(key, np.empty(0))
-        curve = hv.Curve((steps, values), hv.Dimension("sweep_" + key, label="sweep"), hv.Dimension(key, label=label))
-        opts = dict(color=color, line_width=2, width=TRACE_WIDTH, height=TRACE_HEIGHT, toolbar=None, default_tools=[],
-                    framewise=True, title=label, ylabel="", fontsize={"title": 10, "labels": 9, "ticks": 8})
-        if key == "probability":
-            opts["ylim"] = (-0.02, 1.02)
-        return curve.opts(**opts)
-
     def __panel__(self):
-        panes = []
+        from bokeh.models import ColumnDataSource, Range1d
+        from bokeh.plotting import figure
+
+        keys = ["step"] + [key for key, _, _ in self.PANELS]
+        source = ColumnDataSource({key: [] for key in keys})
+        figures = []
         for (key, label, help_text), color in zip(self.PANELS, TRACE_COLORS):
-            dmap = hv.DynamicMap(pn.bind(self._curve, traces=self.state.param.traces, key=key, label=label,
-                                         color=color))
-            panes.append(pn.pane.HoloViews(dmap, linked_axes=False, width=TRACE_WIDTH, height=TRACE_HEIGHT,
-                                           margin=(2, 5)))
+            fig = figure(width=TRACE_WIDTH, height=TRACE_HEIGHT, title=label, toolbar_location=None, tools="",
+                         x_axis_label="sweep")
+            fig.line("step", key, source=source, color=color, line_width=2)
+            fig.title.text_font_size = "11pt"
+            if key == "probability":
+                fig.y_range = Range1d(-0.02, 1.02)
+            figures.append(fig)
+
+        def update(traces):
+            if traces:
+                source.data = {key: np.asarray(traces.get(key, []), dtype=float) for key in keys}
+
+        update(self.state.traces)
+        self.state.param.watch(lambda event: update(event.new), "traces")
         title = pn.pane.Markdown(pn.bind(lambda c: f"**Traces of chain {c}**", self.state.param.watched_chain),
                                  margin=(0, 10))
+        panes = [pn.pane.Bokeh(fig, margin=(2, 5)) for fig in figures]
         return pn.Column(title, *panes, css_classes=["morph-traces"], width=TRACE_WIDTH + 10)
 
 
@@ -163,23 +191,33 @@ class MorphStatus(pn.viewable.Viewer):
     state = param.ClassSelector(class_=MorphSession)
 
     def _text(self, steps, rate, shares, modes, status, error):
-        parts = [f"**Sweep** {steps:,}", f"**Rate** {rate:,.0f} sweeps/s"]
+        parts = [f"<b>Sweep</b> {steps:,}", f"<b>Rate</b> {rate:,.0f} sweeps/s"]
         if modes:
-            parts.append("**Released** " + ", ".join(f"{u}: {m}" for u, m in zip(self.state.released_units, modes)))
+            parts.append("<b>Released</b> " + ", ".join(f"{u}: {m}" for u, m in zip(self.state.released_units, modes)))
         if shares:
-            parts.append("**Judge** " + " · ".join(f"{name}: {100 * share:.0f}%" for name, share in shares.items()))
-        text = " | ".join(parts)
+            parts.append("<b>Judge</b> " + " · ".join(f"{html.escape(name)}: {100 * share:.0f}%"
+                                                     for name, share in shares.items()))
+        text = "<p>" + " | ".join(parts) + "</p>"
         problem = error or status
         if problem:
-            text += f"\n\n<span style='color:#b00020'>**Error:** {problem}</span>"
+            text += f"<p class='morph-error' style='color:#b00020'><b>Error:</b> {html.escape(problem)}</p>"
         return text
 
     def __panel__(self):
+        from bokeh.models import Div
+
         s = self.state
-        return pn.pane.Markdown(
-            pn.bind(self._text, s.param.steps, s.param.measured_rate, s.param.class_shares, s.param.released_modes,
-                    s.param.status, s.param.error),
-            css_classes=["morph-status"], sizing_mode="stretch_width")
+        names = ("steps", "measured_rate", "class_shares", "released_modes", "status", "error")
+
+        def text():
+            return self._text(*(getattr(s, name) for name in names))
+
+        # a Bokeh Div whose text a watcher replaces: a Panel Markdown or HTML pane re-renders its styles on
+        # every change, which cost 10-15 ms per frame here
+        div = Div(text=text(), sizing_mode="stretch_width")
+        s.param.watch(lambda *events: setattr(div, "text", text()), list(names))
+        return pn.Column(pn.pane.Bokeh(div, sizing_mode="stretch_width"), css_classes=["morph-status"],
+                         sizing_mode="stretch_width")
 
 
 ABOUT = """

@@ -1,0 +1,241 @@
+"""The explorer app's shell and Morph page: the state object without a browser, then the served app driven
+the way a person uses it in headless Chromium.
+
+Chains are judged by a classifier trained on real digits (``rbm_explorer.analysis.judge``), never by the RBM.
+In the browser the judge reads the grid back from the page's pixels (``tiles_from_png``).
+"""
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser_support import chromium_page, free_port, served_app, tiles_from_png, wait_until
+
+from rbm_explorer.analysis.judge import class_judge
+from rbm_explorer.app.budget import CapacityError, ThreadBudget
+from rbm_explorer.app.morph_state import MorphSession, released_setting_for_class
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+MNIST01 = {"name": "mnist", "digits": "0,1", "threshold": 0.5}
+
+
+def sampler_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("rbm-sampler") and t.is_alive()]
+
+
+def run_until(state, steps, timeout=120.0):
+    wait_until(lambda: (state.poll(), state.steps)[1] >= steps, timeout, what=f"{steps} sweeps")
+
+
+def test_released_setting_for_class():
+    assert released_setting_for_class([0], 0) == ["on"]
+    assert released_setting_for_class([0], 1) == ["off"]
+    assert released_setting_for_class([1, 2, 3], 2) == ["off", "on", "off"]
+    assert released_setting_for_class([1, 2, 3], 0) == ["off", "off", "off"]
+    assert released_setting_for_class([1, 2], None) == ["free", "free"]
+
+
+def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts():
+    budget = ThreadBudget(limit=4)
+    state = MorphSession(n_chains=64, seed=1, budget=budget)
+    try:
+        assert state.family == "MNIST 0/1" and state.variant == "linear, 1 released" and state.start_from == "0"
+        state.steps_per_frame = 60  # 1200 sweeps/s target: as fast as the machine goes
+        run_until(state, 200)
+        assert state.released_modes == ["on"]
+        assert state.class_shares["0"] >= 0.9
+        state.flip(0)
+        wait_until(lambda: (state.poll(), state.released_modes)[1] == ["off"], 30, what="the flip")
+        flipped_at = state.steps
+        run_until(state, flipped_at + 300)
+        assert state.class_shares["1"] >= 0.9, state.class_shares
+        traces = state.traces
+        assert len(traces["step"]) > 5 and np.all(np.diff(traces["step"]) > 0)
+        assert np.nanmax(traces["probability"]) <= 1 and np.nanmin(traces["probability"]) >= 0
+
+        # the constraint toggle: paused, the new variant restarts from the very same starting images
+        state.running = False
+        start = state._start_v.copy()
+        state.variant = "linear, all units"
+        wait_until(lambda: (state.poll(), state.steps)[1] == 0, 30, what="the restart")
+        np.testing.assert_array_equal(state.worker.snapshot().v, start)
+        assert state.released_modes == [] and state.error == ""
+        state.step_once(5)
+        wait_until(lambda: (state.poll(), state.steps)[1] == 5, 30, what="five sweeps")
+        png = state.snapshot_png()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    finally:
+        state.close()
+    assert not state.worker.alive and budget.in_use == 0
+
+
+def test_automatic_flip_happens_at_the_chosen_sweep():
+    state = MorphSession(n_chains=8, seed=2, budget=ThreadBudget(limit=2))
+    try:
+        state.running = False
+        state.auto_flip_step = 7
+        state.auto_flip = True
+        state.reset()  # from sweep 0, with the flip scheduled for sweep 7
+        state.step_once(6)
+        wait_until(lambda: (state.poll(), state.steps)[1] == 6, 30, what="six sweeps")
+        assert state.released_modes == ["on"]
+        state.step_once(1)
+        wait_until(lambda: (state.poll(), state.steps)[1] == 7, 30, what="sweep 7")
+        assert state.released_modes == ["off"]
+        state.reset()  # the flip is scheduled again for the new run
+        wait_until(lambda: (state.poll(), state.steps)[1] == 0, 30, what="the reset")
+        assert state.released_modes == ["on"] and len(state.traces["step"]) <= 1
+    finally:
+        state.close()
+
+
+def test_bad_actions_are_reported_not_raised():
+    state = MorphSession(n_chains=4, seed=3, budget=ThreadBudget(limit=1))
+    try:
+        state._guard(state.set_released, 5, "on")
+        assert "out of range" in state.error
+        state._guard(state.set_released, 0, "sideways")
+        assert "mode must be one of" in state.error
+        with pytest.raises(ValueError):
+            state.beta = -1.0  # param bounds refuse it before it reaches the sampler
+    finally:
+        state.close()
+
+
+def test_the_sampler_budget_turns_extra_sessions_away_with_a_message():
+    budget = ThreadBudget(limit=1)
+    first = MorphSession(n_chains=4, seed=0, budget=budget)
+    try:
+        with pytest.raises(CapacityError, match="--max-samplers"):
+            MorphSession(n_chains=4, seed=0, budget=budget)
+    finally:
+        first.close()
+    second = MorphSession(n_chains=4, seed=0, budget=budget)
+    second.close()
+    assert budget.in_use == 0
+
+
+# --- in the browser -------------------------------------------------------------------------------------------
+def grid_shares(page, judge):
+    """Fraction of the 64 chains the judge assigns to each class, from the grid's pixels on the page."""
+    def frame():
+        tiles = tiles_from_png(page.locator(".morph-grid canvas").first.screenshot())
+        return None if tiles is None else [tiles]
+
+    tiles = wait_until(frame, 30, what="a complete frame of the grid")[0]
+    probabilities = judge.probabilities((tiles > 0.5).astype(np.float64))
+    shares = np.bincount(probabilities.argmax(axis=1), minlength=2) / len(tiles)
+    confident = float(np.mean(probabilities.max(axis=1) > 0.9))
+    return shares, confident
+
+
+def status(page) -> str:
+    """The status line under the grid (its text lives in the Markdown pane's shadow root)."""
+    return " ".join(page.locator(".morph-status p").all_inner_texts())
+
+
+def sweeps(page) -> int:
+    import re
+
+    m = re.search(r"Sweep\s+([\d,]+)", status(page))
+    return int(m.group(1).replace(",", "")) if m else -1
+
+
+@pytest.mark.browser
+def test_explorer_opens_running_flips_and_toggles_the_constraint_offline():
+    ARTIFACTS.mkdir(exist_ok=True)
+    judge = class_judge(MNIST01)
+    console_errors = []
+    with served_app() as url, chromium_page() as page:
+        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        page.goto(url)  # the index redirects to the explorer, which opens on the Morph page
+        page.locator(".page-loading, .morph-status").first.wait_for(timeout=90_000)
+        page.locator(".morph-grid canvas").first.wait_for(timeout=90_000)
+        wait_until(lambda: sweeps(page) > 20, 90, what="chains running without a click")
+        first = page.locator(".morph-grid canvas").first.screenshot()
+        wait_until(lambda: page.locator(".morph-grid canvas").first.screenshot() != first, 30,
+                   what="the chain images to change")
+        shares, _ = grid_shares(page, judge)
+        assert shares[0] >= 0.8, shares  # started from test zeros with the released unit on "0"
+        page.screenshot(path=str(ARTIFACTS / "morph_before_flip.png"))
+
+        page.get_by_role("button", name="Flip unit 0").click()
+        page.mouse.move(5, 400)  # move off the button: its tooltip would cover the grid
+        wait_until(lambda: grid_shares(page, judge)[0][1] >= 0.8, 180, interval=0.5,
+                   what="most chains to show a 1 after the flip")
+        page.screenshot(path=str(ARTIFACTS / "morph_after_flip.png"))
+
+        page.get_by_role("button", name="linear, all units").click()
+        page.mouse.move(5, 400)
+        wait_until(lambda: "Released" not in status(page), 60, what="the variant switch")
+        wait_until(lambda: sweeps(page) > 300, 240, what="300 sweeps of the linear-all model")
+
+        def blurred():
+            shares, confident = grid_shares(page, judge)
+            return shares.min() >= 0.15 and confident < 0.75
+
+        wait_until(blurred, 120, interval=1.0, what="blurred 0/1 mixtures (both classes, few confident)")
+        page.screenshot(path=str(ARTIFACTS / "morph_linear_all.png"))
+        assert page.foreign_requests == [], f"requests to other hosts: {page.foreign_requests}"
+        assert page.page_errors == [], page.page_errors
+        assert console_errors == [], console_errors
+
+
+def serve_in_process(limit=None):
+    """Serve the explorer inside the test process, with short session lifetimes, so the test sees threads."""
+    import panel as pn
+
+    from rbm_explorer.app.budget import SAMPLERS
+    from rbm_explorer.app.shell import build_explorer
+
+    SAMPLERS.limit = limit
+    port = free_port()
+    server = pn.serve({"explorer": build_explorer}, port=port, show=False, threaded=True, verbose=False,
+                      check_unused_sessions_milliseconds=200, unused_session_lifetime_milliseconds=500)
+    return server, f"http://localhost:{port}/explorer"
+
+
+@pytest.mark.browser
+def test_five_sessions_opened_and_closed_leave_no_sampler_thread():
+    from rbm_explorer.app.budget import SAMPLERS
+
+    before = len(sampler_threads())
+    server, url = serve_in_process()
+    try:
+        with chromium_page() as page:
+            for _ in range(5):
+                page.goto(url)
+                wait_until(lambda: sweeps(page) > 5, 90, what="a running session")
+                assert len(sampler_threads()) >= before + 1
+                page.goto("about:blank")
+        wait_until(lambda: len(sampler_threads()) == before and SAMPLERS.in_use == 0, 90,
+                   what="every session's sampler thread to stop")
+    finally:
+        server.stop()
+        SAMPLERS.limit = None
+
+
+@pytest.mark.browser
+def test_a_session_over_the_sampler_bound_gets_a_message_and_can_retry():
+    from rbm_explorer.app.budget import SAMPLERS
+
+    server, url = serve_in_process(limit=1)
+    try:
+        with chromium_page() as first:
+            second = first.context.new_page()
+            first.goto(url)
+            wait_until(lambda: sweeps(first) > 5, 90, what="the first session running")
+            second.goto(url)
+            second.locator(".page-error").first.wait_for(timeout=60_000)
+            assert "--max-samplers" in second.locator(".page-error").first.inner_text()
+            second.screenshot(path=str(ARTIFACTS / "morph_server_full.png"))
+            first.goto("about:blank")
+            wait_until(lambda: SAMPLERS.in_use == 0, 60, what="the first session to end")
+            second.get_by_role("button", name="Try again").click()
+            wait_until(lambda: sweeps(second) > 5, 90, what="the retried session running")
+    finally:
+        server.stop()
+        SAMPLERS.limit = None
+        time.sleep(0.5)
