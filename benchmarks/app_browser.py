@@ -1,0 +1,168 @@
+"""Frames per second of the Morph page's chain grid and the latency of "flip", measured in the browser.
+
+Setting (issue 5): the Morph page as it opens - 64 chains of the bundled MNIST 0/1 released model (784 x 400) -
+served by ``rbm-explorer serve`` on this machine, driven by headless Debian Chromium through Playwright.
+
+* Frame rate: a ``requestAnimationFrame`` loop in the page fingerprints the grid's canvas every display frame
+  and timestamps each change; frames per second = changes / time over ``--seconds``.
+* Flip latency: a capturing click listener timestamps the click on "Flip unit 0"; the same loop timestamps the
+  first display frame whose status line shows the unit's new state, and the first canvas change from then on.
+  The status line and the grid are updated by the same server frame. Repeated ``--flips`` times.
+
+Targets: >= 15 frames per second and <= 200 ms. Usage: ``python benchmarks/app_browser.py [--seconds 10]
+[--flips 10] [--no-save]``. The last stdout line is a JSON object; a full run saves it under
+``benchmarks/results/`` and rewrites the table in README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
+
+from browser_support import chromium_page, served_app, wait_until  # noqa: E402
+
+PROBE = r"""
+(canvases) => {
+  const B = window.__bench = {changes: [], click: null, statusChanges: [], status: null};
+  const contexts = canvases.map(c => c.getContext('2d')).filter(c => c);
+  function signature() {  // one pixel row through the middle of each of the 8 rows of chains: cheap to read
+    let s = 0;
+    for (const ctx of contexts) {
+      const w = ctx.canvas.width, h = ctx.canvas.height;
+      for (let r = 0; r < 8; r++) {
+        const d = ctx.getImageData(0, Math.floor((r + 0.5) * h / 8), w, 1).data;
+        for (let i = 0; i < d.length; i += 4) s = (s * 31 + d[i]) | 0;
+      }
+    }
+    return s;
+  }
+  function findStatus(root) {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) { const found = findStatus(el.shadowRoot); if (found) return found; }
+      if (el.tagName === 'B' && el.textContent === 'Released') return el;
+    }
+    return null;
+  }
+  let last = null;
+  function loop() {
+    const now = performance.now();
+    const s = signature();
+    if (s !== last) { B.changes.push(now); last = s; }
+    if (B.watchStatus) {
+      const el = findStatus(document);
+      const m = el && /Released\s*0:\s*(on|off|free)/.exec(el.parentElement ? el.parentElement.textContent : el.textContent);
+      const state = m ? m[1] : null;
+      if (state !== null && state !== B.status) { B.statusChanges.push([now, state]); B.status = state; }
+    }
+    requestAnimationFrame(loop);
+  }
+  window.addEventListener('click', () => { B.click = performance.now(); }, true);
+  requestAnimationFrame(loop);
+}
+"""
+
+
+def measure(seconds: float, flips: int) -> dict:
+    with served_app() as url, chromium_page() as page:
+        page.goto(url)
+        page.locator(".morph-grid canvas").first.wait_for(timeout=120_000)
+        wait_until(lambda: "Sweep" in " ".join(page.locator(".morph-status p").all_inner_texts()), 120,
+                   what="the chains to run")
+        time.sleep(3.0)  # past the first frames
+        canvases = page.locator(".morph-grid canvas").element_handles()
+        page.evaluate(PROBE, canvases)
+        time.sleep(1.0)
+        start = page.evaluate("performance.now()")
+        time.sleep(seconds)
+        changes = np.array(page.evaluate("window.__bench.changes"))
+        window = changes[changes >= start]
+        fps = (len(window) - 1) / ((window[-1] - window[0]) / 1000) if len(window) > 1 else 0.0
+        gaps = np.diff(window)
+
+        page.evaluate("window.__bench.watchStatus = true")
+        wait_until(lambda: page.evaluate("window.__bench.status") in ("on", "off"), 30, what="the status line")
+        button = page.get_by_role("button", name="Flip unit 0")
+        status_ms, frame_ms = [], []
+        for _ in range(flips):
+            before = page.evaluate("window.__bench.status")
+            n_status = page.evaluate("window.__bench.statusChanges.length")
+            button.click()
+            page.mouse.move(5, 500)
+            wait_until(lambda: page.evaluate("window.__bench.statusChanges.length") > n_status, 30,
+                       what="the flip to show")
+            click = page.evaluate("window.__bench.click")
+            when, state = page.evaluate(f"window.__bench.statusChanges[{n_status}]")
+            assert state != before, (before, state)
+            frame = page.evaluate(f"window.__bench.changes.find(t => t >= {when})")
+            status_ms.append(when - click)
+            frame_ms.append((frame if frame is not None else when) - click)
+            time.sleep(1.0)
+        assert page.foreign_requests == [], page.foreign_requests
+    return {
+        "frames_per_second": round(float(fps), 1),
+        "frame_interval_ms_median": round(float(np.median(gaps)), 1) if len(gaps) else None,
+        "frame_interval_ms_p90": round(float(np.percentile(gaps, 90)), 1) if len(gaps) else None,
+        "flip_status_ms": [round(x, 1) for x in status_ms],
+        "flip_frame_ms": [round(x, 1) for x in frame_ms],
+        "flip_frame_ms_median": round(float(np.median(frame_ms)), 1),
+        "flip_frame_ms_max": round(float(np.max(frame_ms)), 1),
+        "seconds": seconds,
+    }
+
+
+def machine() -> dict:
+    import numba
+    import panel
+
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "panel": panel.__version__, "numba": numba.__version__,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def table(result: dict) -> str:
+    r = result
+    return "\n".join([
+        "<!-- app-table:start -->",
+        "| measure | value | target |",
+        "|---|---|---|",
+        f"| chain-grid frames per second (64 chains, 784 x 400) | {r['frames_per_second']} | >= 15 |",
+        f"| frame interval, median / 90th percentile | {r['frame_interval_ms_median']} / "
+        f"{r['frame_interval_ms_p90']} ms | |",
+        f"| click on flip -> first frame showing it, median / max of {len(r['flip_frame_ms'])} | "
+        f"{r['flip_frame_ms_median']} / {r['flip_frame_ms_max']} ms | <= 200 ms |",
+        "",
+        f"Headless Debian Chromium via Playwright; {r['machine']['cores']} cores, Python {r['machine']['python']}, "
+        f"Panel {r['machine']['panel']}, numba {r['machine']['numba']}; {r['machine']['date']}.",
+        "<!-- app-table:end -->",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--flips", type=int, default=10)
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args()
+    result = measure(args.seconds, args.flips)
+    result["machine"] = machine()
+    if not args.no_save:
+        from report import save_result
+
+        save_result(result, "app_browser", table(result), "<!-- app-table:start -->", "<!-- app-table:end -->",
+                    "## The app in the browser (`benchmarks/app_browser.py`)")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
