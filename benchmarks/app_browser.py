@@ -121,6 +121,35 @@ def measure(seconds: float, flips: int) -> dict:
     }
 
 
+def session_cpu(seconds: float) -> dict:
+    """CPU cost of one Morph session at its default speed, without a browser: the state and its views rendered
+    into a Bokeh document, the sampler thread running and ``poll`` called 20 times a second, as the server
+    does. Returns the process CPU time (all threads) per wall second, and the median time of one ``poll``."""
+    import panel as pn
+    from bokeh.document import Document
+
+    from rbm_explorer.app.budget import ThreadBudget
+    from rbm_explorer.app.morph_state import MorphSession
+    from rbm_explorer.app.morph_views import MorphPage
+
+    state = MorphSession(n_chains=64, seed=0, budget=ThreadBudget(1))
+    try:
+        pn.panel(MorphPage(state=state)).get_root(Document())
+        time.sleep(1.0)
+        polls = []
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        while time.perf_counter() - wall0 < seconds:
+            t = time.perf_counter()
+            state.poll()
+            polls.append(time.perf_counter() - t)
+            time.sleep(max(0.0, 0.05 - (time.perf_counter() - t)))
+        cores = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        return {"session_cores": round(cores, 3), "poll_ms_median": round(1000 * float(np.median(polls)), 2),
+                "sweeps_per_second": round(state.measured_rate, 1)}
+    finally:
+        state.close()
+
+
 def machine() -> dict:
     import numba
     import panel
@@ -141,6 +170,9 @@ def table(result: dict) -> str:
         f"{r['frame_interval_ms_p90']} ms | |",
         f"| click on flip -> first frame showing it, median / max of {len(r['flip_frame_ms'])} | "
         f"{r['flip_frame_ms_median']} / {r['flip_frame_ms_max']} ms | <= 200 ms |",
+        f"| server work per frame (`MorphSession.poll` with its views), median | {r['poll_ms_median']} ms | |",
+        f"| CPU of one session at the default 40 sweeps/s (sampler thread + 20 frames/s) | "
+        f"{r['session_cores']} cores | |",
         "",
         f"Headless Debian Chromium via Playwright; {r['machine']['cores']} cores, Python {r['machine']['python']}, "
         f"Panel {r['machine']['panel']}, numba {r['machine']['numba']}; {r['machine']['date']}.",
@@ -155,6 +187,7 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     result = measure(args.seconds, args.flips)
+    result.update(session_cpu(args.seconds))
     result["machine"] = machine()
     if not args.no_save:
         from report import save_result
