@@ -95,3 +95,33 @@ def test_the_unconstrained_model_generates_recognisable_digits():
     engine.step(1000)
     confidence = clf.predict_proba(engine.visible_states()).max(axis=1)
     assert np.mean(confidence >= 0.9) >= 0.8
+
+
+WALK = (1, 2, 3, 0)  # Fig. 9(e)
+
+
+@pytest.fixture(scope="module")
+def multiclass_walk():
+    from rbm_explorer.analysis.judge import class_judge
+    from rbm_explorer.analysis.morph import class_walk
+
+    m = model("mnist0123_linear_released3")
+    meta = m.metadata
+    judge = class_judge(meta["dataset"])
+    return class_walk(m.rbm, judge, meta["released_units"], meta["released_classes"], WALK, steps=500,
+                      n_chains=64, seed=8)
+
+
+@pytest.mark.slow
+def test_the_multiclass_walk_generates_every_class_well_above_chance(multiclass_walk):
+    """Each phase of 1 -> 2 -> 3 -> 0 shows its class in at least 40 % of 64 chains. Switches that did
+    nothing would leave the chains in one class and score 0 on the other phases; a random quarter-each mix
+    would score about 25 % (sd 5.4 % at 64 chains). The paper's own bar is the xfail test below."""
+    assert min(multiclass_walk) >= 0.40, dict(zip(WALK, multiclass_walk))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="Fig. 9(e) at the issue's 80 % bar is not reached yet: class 3 reaches about "
+                                       "half the chains (assets/README.md explains why)")
+def test_the_multiclass_walk_reaches_the_papers_80_percent(multiclass_walk):
+    assert min(multiclass_walk) >= 0.80, dict(zip(WALK, multiclass_walk))

@@ -239,3 +239,13 @@ def test_a_session_over_the_sampler_bound_gets_a_message_and_can_retry():
         server.stop()
         SAMPLERS.limit = None
         time.sleep(0.5)
+
+
+def test_serve_asks_for_a_password_with_basic_auth():
+    """``rbm-explorer serve --basic-auth`` (the classroom setting): pages redirect to a login form."""
+    import urllib.request
+
+    with served_app(["--basic-auth", "class-secret", "--max-samplers", "3"]) as url:
+        with urllib.request.urlopen(url + "/explorer", timeout=30) as response:
+            assert "login" in response.geturl()
+            assert b"password" in response.read().lower()

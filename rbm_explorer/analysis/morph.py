@@ -1,0 +1,35 @@
+"""Walks through the classes of a model with released hidden units (PRX 2023, Figs. 8c and 9e).
+
+A walk clamps the released units to the setting that generates each class in turn - unit d on and the others
+off for class d, all off for the class no unit stands for - runs the chains for a number of sweeps from where
+the previous phase ended, and asks an independent judge which class each chain shows at the end of the phase.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rbm_explorer.sampling import GibbsEngine
+
+
+def released_setting(released_classes, target_class: int) -> list[bool]:
+    """Which released units are on to generate ``target_class``: those whose high state generates it."""
+    return [c == target_class for c in released_classes]
+
+
+def class_walk(rbm, judge, released_units, released_classes, sequence, steps: int = 500, n_chains: int = 64,
+               seed=0, init_v=None) -> list[float]:
+    """Fraction of chains the judge assigns to each target class of ``sequence`` at the end of its phase.
+
+    ``judge`` has ``classes(v) -> (n,) class indices`` (``rbm_explorer.analysis.judge.Judge``); released units
+    are two-state hidden units clamped to their high or low value."""
+    hidden = rbm.hidden
+    low, high = getattr(hidden, "low", 0.0), getattr(hidden, "high", 1.0)
+    engine = GibbsEngine(rbm, n_chains, seed=seed, init_v=init_v)
+    shares = []
+    for target in sequence:
+        values = [high if on else low for on in released_setting(released_classes, target)]
+        engine.clamp("h", list(released_units), values)
+        engine.step(steps)
+        shares.append(float(np.mean(judge.classes(engine.visible_states()) == target)))
+    return shares
