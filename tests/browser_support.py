@@ -60,11 +60,12 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, what: st
 
 
 @contextlib.contextmanager
-def served_app(extra_args=(), timeout: float = 90.0):
-    """Run ``rbm-explorer serve`` on a free port; yields the base URL."""
+def served_app(extra_args=(), timeout: float = 90.0, env: dict | None = None):
+    """Run ``rbm-explorer serve`` on a free port (``env``: extra environment variables); yields the base URL."""
     port = free_port()
     command = [sys.executable, "-m", "rbm_explorer.cli.main", "serve", "--port", str(port), *extra_args]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})
     url = f"http://localhost:{port}"
 
     def ready():

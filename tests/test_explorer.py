@@ -249,3 +249,17 @@ def test_serve_asks_for_a_password_with_basic_auth():
         with urllib.request.urlopen(url + "/explorer", timeout=30) as response:
             assert "login" in response.geturl()
             assert b"password" in response.read().lower()
+
+
+@pytest.mark.browser
+def test_a_cold_start_shows_a_loading_indicator_until_the_chains_run(tmp_path):
+    """With an empty numba cache the sampler's kernels compile when the first session starts; meanwhile the
+    page shows the loading view, never a blank page, and then the running chains."""
+    with served_app(env={"NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}) as url, chromium_page() as page:
+        page.goto(url + "/explorer")
+        page.locator(".page-loading").first.wait_for(timeout=60_000)
+        assert "Starting the live chains" in " ".join(page.locator(".page-loading h3").all_inner_texts())
+        page.screenshot(path=str(ARTIFACTS / "morph_loading.png"))
+        wait_until(lambda: sweeps(page) > 5, 180, what="the chains after compiling")
+        assert page.locator(".page-loading").count() == 0
+        assert page.foreign_requests == [] and page.page_errors == []

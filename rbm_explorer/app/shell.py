@@ -47,7 +47,8 @@ class Explorer:
     """One session's template, navigation and pages."""
 
     def __init__(self, first_page: str | None = None):
-        pn.extension(raw_css=[RAW_CSS], notifications=True)
+        # the global spinner covers the moment before the first page arrives
+        pn.extension(raw_css=[RAW_CSS], notifications=True, global_loading_spinner=True)
         hv.extension("bokeh", logo=False)
         self.session = ExplorerSession()
         self.pages = {p.slug: p for p in ordered_pages()}
