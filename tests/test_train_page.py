@@ -18,7 +18,6 @@ from rbm_explorer.app.train_state import (
     THREAD_PREFIX,
     TrainSession,
     checkpoints_dir,
-    prepare,
     read_checkpoint,
     recipe_from_settings,
     settings_problems,
@@ -26,6 +25,7 @@ from rbm_explorer.app.train_state import (
 from rbm_explorer.catalog import catalog, user_models_dir
 from rbm_explorer.io import load_model
 from rbm_explorer.training.loop import Trainer, initialize_rbm
+from rbm_explorer.training.recipes import prepare_recipe
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TINY = dict(dataset="mnist", digits="0,1", hidden=16, epochs=2, batch_size=100, chains=64, gibbs_steps=1,
@@ -149,11 +149,11 @@ def test_closing_mid_run_checkpoints_and_resuming_reaches_the_uninterrupted_weig
         expected = reference.trainer.rbm.weights.copy()
     finally:
         reference.close()
-    # the page's loop is Trainer.run's: the library trains the same recipe to the same weights
-    prepared = prepare(recipe_from_settings(reference.settings()))
+    # the page trains through the library: a freshly loaded recipe trains to the same weights
+    prepared = prepare_recipe(recipe_from_settings(reference.settings()))
     recipe = prepared.recipe
     rbm = initialize_rbm(prepared.visible_kind, recipe.hidden_kind, prepared.data.shape[1], recipe.hidden,
-                         prepared.features, recipe.config)
+                         prepared.features, recipe.config, q=prepared.q)
     for _ in Trainer(rbm, prepared.data, recipe.config, constraints=prepared.constraints).run():
         pass
     np.testing.assert_array_equal(rbm.weights, expected)

@@ -124,6 +124,61 @@ def test_resumed_run_reaches_the_same_weights(tmp_path):
     save_checkpoint(resumed, tmp_path / "final.npz")
 
 
+@pytest.mark.parametrize("algorithm", ["pcd", "cd", "rdm"])
+def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(tmp_path, algorithm):
+    """``stop`` ends the run between two updates in the middle of epoch 2; the checkpoint written there resumes
+    the rest of that epoch with its minibatch order, so the weights equal an uninterrupted run's bit for bit
+    (Adam moments, chains and their streams included); continuing the stopped trainer in place does too."""
+    rbm0 = tiny_rbm("binary", "binary", seed=45)
+    states, log_p = log_prob_visible_exact(rbm0)
+    data = states[np.random.default_rng(8).choice(len(states), 300, p=np.exp(log_p))]
+    config = TrainingConfig(algorithm=algorithm, gibbs_steps=2, batch_size=30, n_chains=20, epochs=3,
+                            optimizer="adam", snapshot_epochs=(0, 3))
+
+    def fresh():
+        return Trainer(initialize_rbm("binary", "binary", 6, 3, rbm0.visible.features(data), config), data, config)
+
+    whole = fresh()
+    list(whole.run())
+    stopped = fresh()
+    path = tmp_path / "run.npz"
+    records = list(train_with_checkpoints(stopped, path, seconds=1e9, stop=lambda: stopped.update >= 14))
+    assert [r.epoch for r in records] == [1] and (stopped.epoch, stopped.update, stopped.batch) == (1, 14, 4)
+    resumed = resume_trainer(path, data)  # the checkpoint of the stop (none at epoch 1: seconds=1e9)
+    assert (resumed.epoch, resumed.update, resumed.batch) == (1, 14, 4)
+    assert [r.epoch for r in resumed.run()] == [2, 3]
+    list(stopped.run())
+    for trainer in (resumed, stopped):
+        np.testing.assert_array_equal(trainer.rbm.weights, whole.rbm.weights)
+        np.testing.assert_array_equal(trainer.rbm.visible.fields, whole.rbm.visible.fields)
+        np.testing.assert_array_equal(trainer.rbm.hidden.fields, whole.rbm.hidden.fields)
+        assert trainer.update == whole.update == 30 and trainer.batch == 0
+        assert [r.epoch for r in trainer.history.epochs] == [1, 2, 3]
+        assert sorted(trainer.history.weight_snapshots) == [0, 3]
+
+
+def test_a_stop_before_any_update_writes_no_checkpoint(tmp_path):
+    config = TrainingConfig(batch_size=10, epochs=2)
+    data = (np.random.default_rng(9).random((40, 5)) < 0.5).astype(float)
+    trainer = Trainer(initialize_rbm("binary", "binary", 5, 2, data, config), data, config)
+    assert list(train_with_checkpoints(trainer, tmp_path / "run.npz", stop=lambda: True)) == []
+    assert trainer.update == 0 and not (tmp_path / "run.npz").exists()
+
+
+def test_checkpoint_metadata_is_read_without_the_arrays(tmp_path):
+    from rbm_explorer.training.checkpoint import read_checkpoint_metadata
+
+    config = TrainingConfig(batch_size=10, epochs=1)
+    data = (np.random.default_rng(10).random((40, 5)) < 0.5).astype(float)
+    trainer = Trainer(initialize_rbm("binary", "binary", 5, 2, data, config), data, config)
+    list(trainer.run(stop=lambda: trainer.update >= 2))
+    save_checkpoint(trainer, tmp_path / "run.npz", {"note": "mid-epoch"})
+    meta = read_checkpoint_metadata(tmp_path / "run.npz")
+    assert meta["note"] == "mid-epoch" and (meta["training"]["update"], meta["training"]["batch"]) == (2, 2)
+    with pytest.raises(ValueError, match="other data"):  # 20 samples: update 2 is past epoch 0's end
+        resume_trainer(tmp_path / "run.npz", data[:20])
+
+
 def test_bad_configs_are_named():
     with pytest.raises(ValueError, match="algorithm must be one of pcd, cd, rdm, got 'gibbs'"):
         TrainingConfig(algorithm="gibbs")

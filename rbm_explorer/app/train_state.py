@@ -2,9 +2,9 @@
 
 PAPERS.md section 1 (seed 000, PRX 2023): an RBM is trained with PCD, CD or Rdm, optionally with the label
 constraints of the paper - a hard linear projection (Eqs. 6-7, Eq. 26 for several classes) or the quadratic
-penalty (Eqs. 8-10). The numbers come from ``rbm_explorer.training`` (``recipes.build_constraints``, the
-``Trainer``, ``checkpoint.save_checkpoint`` / ``resume_trainer``); this module only runs them where a browser
-session can watch.
+penalty (Eqs. 8-10). The numbers come from ``rbm_explorer.training``, through the very calls of
+``rbm-explorer train`` (``recipes.prepare_recipe``, ``build_trainer``, ``checkpoint.train_with_checkpoints``,
+``recipes.save_trained``); this module only runs them where a browser session can watch.
 
 Threading follows the sampler pages (``morph_state``):
 
@@ -14,10 +14,10 @@ Threading follows the sampler pages (``morph_state``):
 * ``TrainSession`` (``param.Parameterized``) holds the user's settings and the read-only published parameters.
   ``poll`` (the page's 20 fps frame callback) copies the newest snapshot into them; views render only those.
 * The run holds a slot of ``SAMPLERS`` from ``start`` until its thread ends; a full server gives a message.
-* Stopping, and closing the tab, stop the thread at the next update boundary, checkpoint atomically into
-  ``checkpoints_dir()`` and join. A later session offers to resume the newest checkpoint; the resumed run
-  reaches the very weights an uninterrupted run with the same seed reaches (``run_updates`` replays the rest
-  of a half-done epoch with that epoch's minibatch order).
+* Stopping, and closing the tab, stop the thread at the next update boundary (``Trainer.run``'s ``stop``),
+  checkpoint atomically into ``checkpoints_dir()`` and join. A later session offers to resume the newest
+  checkpoint; the resumed run reaches the very weights an uninterrupted run with the same seed reaches (the
+  trainer replays the rest of a half-done epoch with that epoch's minibatch order).
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime
-import json
 import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -44,19 +42,20 @@ from rbm_explorer.catalog import user_models_dir
 from rbm_explorer.datasets import DatasetError, list_datasets
 from rbm_explorer.datasets.encode import parse_classes
 from rbm_explorer.datasets.faces import ATTRIBUTES
-from rbm_explorer.io import save_model
 from rbm_explorer.layers import layer_class
-from rbm_explorer.training.checkpoint import resume_trainer, save_checkpoint
+from rbm_explorer.training.checkpoint import read_checkpoint_metadata, train_with_checkpoints
 from rbm_explorer.training.config import ALGORITHMS, TrainingConfig
-from rbm_explorer.training.loop import EpochRecord, History, Trainer, initialize_rbm
+from rbm_explorer.training.loop import History, Trainer
 from rbm_explorer.training.recipes import (
     CONSTRAINT_KINDS,
-    VISIBLE_KIND_OF_ENCODING,
+    PreparedRecipe,
     Recipe,
-    _metadata,
     build_constraints,
-    label_metrics,
-    orient_released_units,
+    build_trainer,
+    prepare_recipe,
+    quadratic_norm,
+    quadratic_residual,
+    save_trained,
 )
 
 PUBLISH_PERIOD = 1 / 20  # progress: the page's frame rate
@@ -215,20 +214,10 @@ def run_name_for(recipe: Recipe, when: datetime.datetime | None = None) -> str:
 
 # --- data and constraints ------------------------------------------------------------------------------------
 @dataclass
-class Prepared:
-    """A recipe's training data and constraints, as ``train_recipe`` builds them."""
+class Prepared(PreparedRecipe):
+    """A recipe prepared by ``recipes.prepare_recipe`` (so a model trained here equals one of ``rbm-explorer
+    train`` with the same recipe), with what the page's views add."""
 
-    recipe: Recipe
-    dataset: object
-    data: np.ndarray
-    labels: np.ndarray
-    sample_weights: np.ndarray | None
-    features: np.ndarray
-    visible_kind: str
-    q: int | None
-    constraints: object
-    released: list
-    constrained: list
     monitor: object  # ConstraintSet whose violation the residual curve shows
     quadratic_norms: list  # ||q2||_2 of each quadratic constraint, computed once
     image_shape: tuple
@@ -236,72 +225,29 @@ class Prepared:
 
 
 def prepare(recipe: Recipe) -> Prepared:
-    """Load the data and build the constraints exactly as ``recipes.train_recipe`` does (same calls, same
-    order), so that a model trained here equals one of ``rbm-explorer train`` with the same recipe."""
-    dataset = dataset_for({"name": recipe.dataset, **recipe.dataset_options})
-    visible_kind = VISIBLE_KIND_OF_ENCODING.get(dataset.encoding)
-    if visible_kind is None:
-        raise ValueError(f"dataset {dataset.name} has {dataset.encoding} data; binarize it to train an RBM")
-    data, labels = dataset.part("train")
-    weights = None if dataset.weights is None else dataset.weights[dataset.train]
-    q = len(dataset.display.alphabet) if visible_kind == "potts" else None
-    layer = layer_class(visible_kind)(np.zeros((data.shape[1], q) if q else data.shape[1]))
-    features = layer.features(data)
-    n_classes = len(dataset.label_names)
-    constraints, released, constrained = build_constraints(recipe, features, labels, n_classes)
-    monitor = constraints
-    if recipe.constraint == "none" and n_classes >= 2:  # show how far free units align with the label
+    """``prepare_recipe`` on the app's cached copy of the dataset, plus the label probe of unconstrained runs
+    (how far free units align with the label), the quadratic norms, the picture shape and the state range."""
+    base = prepare_recipe(recipe, dataset_for({"name": recipe.dataset, **recipe.dataset_options}))
+    monitor = base.constraints
+    if recipe.constraint == "none" and base.n_classes >= 2:
         probe = dataclasses.replace(recipe, constraint="linear", released=0)
-        monitor, _, _ = build_constraints(probe, features, labels, n_classes)
-    quadratic = [] if constraints is None else constraints.quadratic
-    norms = [max(float(np.linalg.norm(c.matrix, 2)), 1e-300) for c in quadratic]
-    shape = tuple(dataset.display.shape) if dataset.display.kind != "sequence" and dataset.display.shape \
-        else (1, data.shape[1])
-    levels = (0.0, float(q - 1)) if q else (float(layer.low), float(layer.high))
-    return Prepared(recipe, dataset, data, labels, weights, features, visible_kind, q, constraints, released,
-                    constrained, monitor, norms, shape, levels)
+        monitor, _, _ = build_constraints(probe, base.features, base.labels, base.n_classes)
+    quadratic = [] if base.constraints is None else base.constraints.quadratic
+    display, n_visible = base.dataset.display, base.data.shape[1]
+    shape = tuple(display.shape) if display.kind != "sequence" and display.shape else (1, n_visible)
+    layer = layer_class(base.visible_kind)
+    levels = (0.0, float(base.q - 1)) if base.q else (float(layer.low), float(layer.high))
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(PreparedRecipe)}
+    return Prepared(**fields, monitor=monitor, quadratic_norms=[quadratic_norm(c) for c in quadratic],
+                    image_shape=shape, levels=levels)
 
 
 def quadratic_residuals(prepared: Prepared, weight_matrix: np.ndarray) -> list[float]:
-    """||W_c^T q2 W_c||_F / (||q2||_2 ||W_c||_F^2) of each quadratic constraint, as in ``label_metrics``."""
-    out = []
+    """``recipes.quadratic_residual`` of each quadratic constraint, with the norms computed once."""
     if prepared.constraints is None:
-        return out
-    for c, norm in zip(prepared.constraints.quadratic, prepared.quadratic_norms):
-        w_c = weight_matrix[:, c.units]
-        scale = norm * max(float(np.linalg.norm(w_c)) ** 2, 1e-300)
-        out.append(float(np.linalg.norm(w_c.T @ c.matrix @ w_c) / scale))
-    return out
-
-
-def run_updates(trainer: Trainer, should_stop: Callable[[], bool], after_update: Callable[[], None],
-                after_epoch: Callable[[EpochRecord], None]) -> bool:
-    """``Trainer.run`` that can stop at any update boundary and resume in the middle of an epoch.
-
-    The same calls in the same order as ``Trainer.run`` (so the weights are bit-identical), starting at batch
-    ``update - epoch * updates_per_epoch`` of the current epoch's minibatch order. Returns True when every
-    epoch is done, False when ``should_stop`` ended it early."""
-    cfg = trainer.config
-    per_epoch = trainer.updates_per_epoch
-    while trainer.epoch < cfg.epochs:
-        start = time.perf_counter()
-        order = trainer._epoch_order(trainer.epoch)
-        first = trainer.update - trainer.epoch * per_epoch
-        if not 0 <= first < per_epoch:
-            raise ValueError(f"update {trainer.update} does not lie in epoch {trainer.epoch}")
-        for b in range(first, per_epoch):
-            if should_stop():
-                return False
-            trainer._update(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-            after_update()
-        trainer.epoch += 1
-        record = EpochRecord(trainer.epoch, trainer.reconstruction_error(), time.perf_counter() - start)
-        if trainer.epoch in cfg.snapshot_epochs:
-            trainer.history.weight_snapshots[trainer.epoch] = trainer.rbm.weight_matrix.copy()
-            record.singular_values = np.linalg.svd(trainer.rbm.weight_matrix, compute_uv=False).tolist()
-        trainer.history.epochs.append(record)
-        after_epoch(record)
-    return True
+        return []
+    return [quadratic_residual(c, weight_matrix, norm)
+            for c, norm in zip(prepared.constraints.quadratic, prepared.quadratic_norms)]
 
 
 # --- checkpoints and saved models ----------------------------------------------------------------------------
@@ -313,8 +259,7 @@ def checkpoints_dir() -> Path:
 def read_checkpoint(path) -> dict | None:
     """The metadata of a Train-page checkpoint (only the small metadata entry is read), or None."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["metadata"]))
+        meta = read_checkpoint_metadata(path)
     except Exception:
         return None
     page = meta.get("train_page")
@@ -354,26 +299,6 @@ def newest_checkpoint(folder: Path | None = None, exclude: Path | None = None) -
         return ResumeOffer(path, page.get("run_name", path.stem), int(training["epoch"]), epochs,
                            int(training["update"]), int(page.get("total_updates", 0)))
     return None
-
-
-def save_trained_model(path, rbm, history: History, prepared: Prepared, run_name: str) -> Path:
-    """Write a model file with the metadata of ``recipes.train_recipe`` (released_units, released_classes,
-    constraint, dataset, binarize_threshold, history, provenance, metrics). ``rbm`` is oriented in place, so
-    pass a copy of a model that keeps training."""
-    recipe, dataset = prepared.recipe, prepared.dataset
-    n_classes = len(dataset.label_names)
-    classes = orient_released_units(rbm, prepared.features, prepared.labels, prepared.released, n_classes)
-    holder = SimpleNamespace(history=history)
-    meta = _metadata(recipe, dataset, prepared.released, prepared.constrained, classes, holder,
-                     f"rbm-explorer serve: Train page, run {run_name}")
-    meta["metrics"] = label_metrics(rbm, dataset, prepared.released, prepared.constrained, prepared.constraints)
-    if meta["image_shape"] is None:
-        del meta["image_shape"]
-    extra = {f"history_weights_epoch_{e}": w for e, w in history.weight_snapshots.items()}
-    if prepared.constraints is not None:
-        extra.update(prepared.constraints.arrays())
-        meta["constraint"]["spec"] = prepared.constraints.to_metadata()
-    return save_model(path, rbm, meta, extra_arrays=extra)
 
 
 # --- the background run --------------------------------------------------------------------------------------
@@ -524,25 +449,17 @@ class TrainRun:
             note += " Quadratic: ‖W_cᵀ q⁽²⁾ W_c‖ / (‖q⁽²⁾‖ ‖W_c‖²), pushed down by the penalty (Eqs. 8–10)."
         return note
 
-    def _build_trainer(self) -> Trainer:
-        p, recipe = self.prepared, self.recipe
-        if self.resume_from is not None:
-            return resume_trainer(self.resume_from, p.data, constraints=p.constraints,
-                                  sample_weights=p.sample_weights, config=recipe.config)
-        rbm = initialize_rbm(p.visible_kind, recipe.hidden_kind, p.data.shape[1], recipe.hidden, p.features,
-                             recipe.config, q=p.q)
-        return Trainer(rbm, p.data, recipe.config, constraints=p.constraints, sample_weights=p.sample_weights)
-
-    def _checkpoint(self) -> None:
+    def _checkpoint_metadata(self) -> dict:
+        """What the page adds to its checkpoints: the run's name and recipe (to resume it) and what the Models
+        page shows of a model file."""
         t, p = self.trainer, self.prepared
-        meta = {
+        return {
             "train_page": {"run_name": self.run_name, "recipe": recipe_to_dict(self.recipe),
                            "total_updates": t.total_updates},
             "dataset": {"name": self.recipe.dataset, **self.recipe.dataset_options,
                         "label_names": list(p.dataset.label_names)},
             "image_shape": list(p.image_shape),
         }
-        save_checkpoint(t, self.checkpoint, meta)
 
     def _main(self) -> None:
         try:
@@ -550,7 +467,7 @@ class TrainRun:
             if self._stop.is_set():
                 self._publish(phase="stopped", message="Stopped before training began.")
                 return
-            self.trainer = trainer = self._build_trainer()
+            self.trainer = trainer = build_trainer(self.prepared, self.resume_from)
             self._publish(residual_note=self._residual_note(), levels=self.prepared.levels)
             self._train(trainer)
         except Exception as exc:  # never die silently: the page shows it
@@ -561,21 +478,37 @@ class TrainRun:
                 self._on_exit()
 
     def _train(self, trainer: Trainer) -> None:
+        """Train to the end or to a stop, publishing as it goes. ``train_with_checkpoints`` checkpoints at the
+        first epoch end after every ``CHECKPOINT_SECONDS``, at the end, and where a stop ended the run."""
         first_update, started = trainer.update, time.monotonic()
-        last_publish = last_measure = last_checkpoint = started
-        last_step = started
-        window: list[float] = []
-        cfg, recipe = trainer.config, self.recipe
-        layout = ("no constraint" if recipe.constraint == "none"
-                  else f"{recipe.constraint} constraint, {len(self.prepared.released)} released")
-        resumed = f"Resumed at epoch {trainer.epoch}: " if self.resume_from is not None else ""
-        doing = (f"{resumed}{ALGORITHM_NAMES[cfg.algorithm]} with k = {cfg.gibbs_steps}, {recipe.hidden} hidden "
-                 f"units, {layout}, batches of {cfg.batch_size}")
+        doing = self._doing()
         self._measure()
         self._publish_epochs()
         self._publish_progress("training", doing, measured=True)
+        after_update = self._update_hook(doing, first_update)
+        for _ in train_with_checkpoints(trainer, self.checkpoint, CHECKPOINT_SECONDS, self._checkpoint_metadata(),
+                                        progress=after_update, stop=self._stop.is_set):
+            self._publish_epochs()
+        self._serve_copy()
+        self._measure()
+        self._publish_end(trainer.update - first_update, time.monotonic() - started)
 
-        def after_update():
+    def _doing(self) -> str:
+        """The status line of a run in progress: algorithm, model size and constraint layout."""
+        cfg, recipe, trainer = self.recipe.config, self.recipe, self.trainer
+        layout = ("no constraint" if recipe.constraint == "none"
+                  else f"{recipe.constraint} constraint, {len(self.prepared.released)} released")
+        resumed = f"Resumed at epoch {trainer.epoch}: " if self.resume_from is not None else ""
+        return (f"{resumed}{ALGORITHM_NAMES[cfg.algorithm]} with k = {cfg.gibbs_steps}, {recipe.hidden} hidden "
+                f"units, {layout}, batches of {cfg.batch_size}")
+
+    def _update_hook(self, doing: str, first_update: int) -> Callable:
+        """The callback ``Trainer.run`` calls after every update: serve a wanted copy, measure and publish at
+        their rates, and wait in slow motion (waking at once for a stop)."""
+        trainer, window = self.trainer, []
+        last_publish = last_measure = last_step = time.monotonic()
+
+        def after_update(record) -> None:
             nonlocal last_publish, last_measure, last_step
             now = time.monotonic()
             window.append(now)
@@ -590,26 +523,18 @@ class TrainRun:
                 self._publish_progress("training", doing, rate, measured)
                 last_publish = now
             pace = self.max_updates_per_second
-            if pace and pace > 0:  # slow motion: wait, but wake at once for a stop
+            if pace and pace > 0:
                 self._stop.wait(max(0.0, last_step + 1.0 / pace - time.monotonic()))
             last_step = time.monotonic()
 
-        def after_epoch(record):
-            nonlocal last_checkpoint
-            self._publish_epochs()
-            if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
-                self._checkpoint()
-                last_checkpoint = time.monotonic()
+        return after_update
 
-        finished = run_updates(trainer, self._stop.is_set, after_update, after_epoch)
-        self._serve_copy()
-        self._measure()
-        seconds = time.monotonic() - started
-        if trainer.update > first_update or finished:
-            self._checkpoint()
-        if finished:
-            message = (f"Finished {trainer.config.epochs} epochs ({trainer.update - first_update} updates in "
-                       f"{seconds:.0f} s). Save the model to open it on the other pages.")
+    def _publish_end(self, updates: int, seconds: float) -> None:
+        """The final snapshot: done, or stopped (with where the checkpoint stands)."""
+        trainer = self.trainer
+        if trainer.epoch >= trainer.config.epochs:
+            message = (f"Finished {trainer.config.epochs} epochs ({updates} updates in {seconds:.0f} s). Save the "
+                       "model to open it on the other pages.")
             self._publish_progress("done", message, measured=True)
         else:
             message = (f"Stopped at epoch {trainer.epoch} of {trainer.config.epochs}, update {trainer.update} of "
@@ -825,9 +750,9 @@ class TrainSession(param.Parameterized):
             if state is None:
                 self.error = "Nothing to save yet: training has not begun."
                 return None
-            rbm, history, epoch, update = state
+            rbm, history, epoch, update = state  # a copy: save_trained orients its released units in place
             path = user_models_dir(create=True) / (name if name.endswith(".npz") else f"{name}.npz")
-            save_trained_model(path, rbm, history, run.prepared, run.run_name)
+            save_trained(path, rbm, history, run.prepared, f"rbm-explorer serve: Train page, run {run.run_name}")
         except Exception as exc:
             self.error = f"Could not save the model: {_problem_text(exc)}"
             return None

@@ -1,15 +1,19 @@
 """Atomic training checkpoints in the public model format, and resuming from them.
 
-A checkpoint is a model file (``rbm_explorer.io``) whose metadata holds the training config, the epoch and
-update counters and the state of the chains' noise generator, and whose extra arrays hold the optimizer
-moments, the persistent chains and their random counters. Checkpoints are written at epoch boundaries, so a
-resumed run replays exactly the minibatches and chain steps an uninterrupted run would have made.
+A checkpoint is a model file (``rbm_explorer.io``) whose metadata holds the training config, the epoch, update
+and minibatch counters and the state of the chains' noise generator, and whose extra arrays hold the optimizer
+moments, the persistent chains and their random counters. It may be written at any update boundary - at an
+epoch end, or where ``Trainer.run`` was stopped mid-epoch - and a resumed run replays exactly the minibatches
+and chain steps an uninterrupted run would have made, so it reaches the same weights bit for bit.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+
+import numpy as np
 
 from rbm_explorer.io import load_model, save_model
 from rbm_explorer.training.config import TrainingConfig
@@ -17,7 +21,7 @@ from rbm_explorer.training.loop import EpochRecord, Trainer
 
 
 def save_checkpoint(trainer: Trainer, path, metadata: dict | None = None) -> Path:
-    """Write the trainer's full state to ``path`` (atomically)."""
+    """Write the trainer's full state to ``path`` (atomically); call it between updates, never during one."""
     engine = trainer.engine
     arrays = dict(trainer.optimizer.state_arrays())
     arrays.update(
@@ -31,7 +35,9 @@ def save_checkpoint(trainer: Trainer, path, metadata: dict | None = None) -> Pat
         "config": trainer.config.to_dict(),
         "epoch": trainer.epoch,
         "update": trainer.update,
+        "batch": trainer.batch,
         "engine_rng": engine._rng.bit_generator.state,
+        "engine_steps": engine.state.steps,
         "epochs": [vars(r) for r in trainer.history.epochs],
     }
     meta = dict(metadata or {})
@@ -39,8 +45,39 @@ def save_checkpoint(trainer: Trainer, path, metadata: dict | None = None) -> Pat
     return save_model(path, trainer.rbm, meta, extra_arrays=arrays, compress=False)
 
 
+def read_checkpoint_metadata(path) -> dict:
+    """The metadata of a checkpoint (or any model file) without reading its arrays: cheap enough to list many
+    checkpoints. Raises ``OSError``, ``KeyError`` or ``ValueError`` for a file that is not one."""
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(str(npz["metadata"]))
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: the metadata is not a JSON object")
+    return meta
+
+
+def _saved_config(path, training: dict, config: TrainingConfig | None) -> TrainingConfig:
+    """The checkpoint's training config; ``config``, if given, must equal it."""
+    saved = TrainingConfig.from_dict({k: tuple(v) if k == "snapshot_epochs" else v
+                                      for k, v in training["config"].items()})
+    if config is not None and config != saved:
+        changed = sorted(k for k, v in config.to_dict().items() if saved.to_dict()[k] != v)
+        raise ValueError(f"{path}: the checkpoint was made with other training settings ({', '.join(changed)})")
+    return saved
+
+
+def _restore_counters(path, trainer: Trainer, training: dict) -> None:
+    """Epoch, update and minibatch counters. Checkpoints without ``batch`` (older files) lie on the update
+    counter's place in the epoch, which is where a single-dataset run stopped."""
+    trainer.epoch, trainer.update = training["epoch"], training["update"]
+    trainer.batch = training.get("batch", trainer.update - trainer.epoch * trainer.updates_per_epoch)
+    if not 0 <= trainer.batch < trainer.updates_per_epoch:
+        raise ValueError(f"{path}: update {trainer.update} does not lie in epoch {trainer.epoch} of "
+                         f"{trainer.updates_per_epoch} updates; was the checkpoint made with other data?")
+
+
 def resume_trainer(path, data, constraints=None, sample_weights=None, config: TrainingConfig | None = None) -> Trainer:
-    """A trainer in exactly the state saved at ``path``, ready to ``run`` the remaining epochs.
+    """A trainer in exactly the state saved at ``path``, ready to ``run`` the rest of the run (also the rest
+    of an epoch that was stopped in the middle).
 
     ``config``, if given, must equal the saved one (a resumed run continues the same run); it guards against
     resuming with other settings by mistake.
@@ -49,12 +86,7 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
     training = model.metadata.get("training")
     if not training or "epoch" not in training:
         raise ValueError(f"{path}: not a training checkpoint (no 'training' metadata)")
-    saved = TrainingConfig.from_dict({k: tuple(v) if k == "snapshot_epochs" else v
-                                      for k, v in training["config"].items()})
-    if config is not None and config != saved:
-        changed = sorted(k for k, v in config.to_dict().items() if saved.to_dict()[k] != v)
-        raise ValueError(f"{path}: the checkpoint was made with other training settings ({', '.join(changed)})")
-    config = saved
+    config = _saved_config(path, training, config)
     trainer = Trainer(model.rbm, data, config, constraints=constraints, sample_weights=sample_weights,
                       resuming=True)
     arrays = model.extra_arrays
@@ -63,8 +95,9 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
     state.v[...] = arrays["chains_v"]
     state.h[...] = arrays["chains_h"]
     state.counters[...] = arrays["chains_counters"]
+    state.steps = training.get("engine_steps", 0)
     trainer.engine._rng.bit_generator.state = training["engine_rng"]
-    trainer.epoch, trainer.update = training["epoch"], training["update"]
+    _restore_counters(path, trainer, training)
     trainer.history.weight_snapshots = {
         int(name.rsplit("_", 1)[1]): arr for name, arr in arrays.items() if name.startswith("weights_epoch_")
     }
@@ -73,12 +106,17 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
 
 
 def train_with_checkpoints(trainer: Trainer, path, seconds: float = 30.0, metadata: dict | None = None,
-                           progress=None):
+                           progress=None, stop=None):
     """Run the trainer, checkpointing atomically at the first epoch end after every ``seconds`` of training
-    (0: after every epoch) and at the end; yields epoch records."""
-    last = time.monotonic()
-    for record in trainer.run(callback=progress):
+    (0: after every epoch) and at the end; yields epoch records.
+
+    ``stop`` (see ``Trainer.run``) ends the run at an update boundary; the state there is checkpointed too,
+    unless no update was made since the call (there is nothing new to save)."""
+    last, first_update = time.monotonic(), trainer.update
+    for record in trainer.run(callback=progress, stop=stop):
         if time.monotonic() - last >= seconds or record.epoch == trainer.config.epochs:
             save_checkpoint(trainer, path, metadata)
             last = time.monotonic()
         yield record
+    if trainer.epoch < trainer.config.epochs and trainer.update > first_update:
+        save_checkpoint(trainer, path, metadata)

@@ -6,7 +6,9 @@ quadratic-constraint gradient, take an optimizer step, re-zero the fields if ask
 linear-constrained units (PAPERS.md section 1: a hook before the step, a projection after it).
 
 Randomness: the minibatch order of epoch e comes from ``SeedSequence([seed, e])`` and the chains own their
-streams, so a run resumed from an epoch checkpoint reaches the same weights as an uninterrupted one.
+streams, so a run resumed from a checkpoint reaches the same weights as an uninterrupted one. ``run`` can stop
+at any update boundary (``stop``); the trainer then remembers the next minibatch of the epoch (``batch``), and
+a later ``run`` - or a trainer resumed from a checkpoint taken there - replays the rest of that epoch.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class Trainer:
                                   init_v=None if start is None else rbm.visible.natural_from_features(start))
         self.epoch = 0
         self.update = 0
+        self.batch = 0  # the next minibatch of the current epoch's order (not 0 only after a stop mid-epoch)
         self.history = History()
         monitor = np.random.default_rng(np.random.SeedSequence([config.seed, 0x3017]))
         self.monitor_index = monitor.choice(len(self.features), min(config.monitor_samples, len(self.features)),
@@ -188,23 +191,42 @@ class Trainer:
         mean_v = rbm.visible.mean_from_inputs(mean_h @ rbm.weight_matrix.T)
         return float(np.mean((data - mean_v) ** 2))
 
-    def run(self, callback: Callable[[UpdateRecord], None] | None = None,
-            callback_every: int = 1) -> Iterator[EpochRecord]:
-        """Train the remaining epochs, yielding an ``EpochRecord`` after each; ``callback`` sees updates."""
-        cfg = self.config
-        while self.epoch < cfg.epochs:
+    def run(self, callback: Callable[[UpdateRecord], None] | None = None, callback_every: int = 1,
+            stop: Callable[[], bool] | None = None) -> Iterator[EpochRecord]:
+        """Train the remaining epochs, yielding an ``EpochRecord`` after each; ``callback`` sees updates.
+
+        ``stop`` is asked before every update; when it returns True the run returns at once, between two
+        updates, where ``save_checkpoint`` captures a state that resumes exactly (``batch`` says where)."""
+        while self.epoch < self.config.epochs:
             start = time.perf_counter()
-            order = self._epoch_order(self.epoch)
-            for b in range(self.updates_per_epoch):
-                t0 = time.perf_counter()
-                self._update(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-                if callback is not None and self.update % callback_every == 0:
-                    callback(UpdateRecord(self.update, self.epoch, self._last_lr, time.perf_counter() - t0,
-                                          self.total_updates))
-            self.epoch += 1
-            record = EpochRecord(self.epoch, self.reconstruction_error(), time.perf_counter() - start)
-            if self.epoch in cfg.snapshot_epochs:
-                self.history.weight_snapshots[self.epoch] = self.rbm.weight_matrix.copy()
-                record.singular_values = np.linalg.svd(self.rbm.weight_matrix, compute_uv=False).tolist()
-            self.history.epochs.append(record)
-            yield record
+            if not self._run_batches(callback, callback_every, stop):
+                return
+            yield self._end_epoch(time.perf_counter() - start)
+
+    def _run_batches(self, callback, callback_every: int, stop) -> bool:
+        """The current epoch's updates from minibatch ``batch`` on; False when ``stop`` ended them early."""
+        size = self.config.batch_size
+        order = self._epoch_order(self.epoch)
+        if not 0 <= self.batch < self.updates_per_epoch:
+            raise ValueError(f"minibatch {self.batch} does not lie in an epoch of {self.updates_per_epoch}")
+        while self.batch < self.updates_per_epoch:
+            if stop is not None and stop():
+                return False
+            t0 = time.perf_counter()
+            self._update(order[self.batch * size : (self.batch + 1) * size])
+            self.batch += 1
+            if callback is not None and self.update % callback_every == 0:
+                callback(UpdateRecord(self.update, self.epoch, self._last_lr, time.perf_counter() - t0,
+                                      self.total_updates))
+        return True
+
+    def _end_epoch(self, seconds: float) -> EpochRecord:
+        """Close the epoch: count it, record the monitors and, at snapshot epochs, the weights and spectrum."""
+        self.epoch += 1
+        self.batch = 0
+        record = EpochRecord(self.epoch, self.reconstruction_error(), seconds)
+        if self.epoch in self.config.snapshot_epochs:
+            self.history.weight_snapshots[self.epoch] = self.rbm.weight_matrix.copy()
+            record.singular_values = np.linalg.svd(self.rbm.weight_matrix, compute_uv=False).tolist()
+        self.history.epochs.append(record)
+        return record

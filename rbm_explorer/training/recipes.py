@@ -1,6 +1,9 @@
 """Train a model from a dataset name and a constraint recipe, with checkpoints, and save it with its metadata.
 
-This is what ``rbm-explorer train`` and ``scripts/train_bundled_models.py`` call. The recipe says which hidden
+This is what ``rbm-explorer train`` and ``scripts/train_bundled_models.py`` call (``train_recipe``). Its two
+halves are public so that other front ends (the app's Train page) train the very same models with their own
+loop: ``prepare_recipe`` (data, features and constraints) and ``build_trainer`` before the training loop,
+``save_trained`` (orientation of the released units, metadata, metrics) after it. The recipe says which hidden
 units are constrained and how (PAPERS.md section 1):
 
 * ``constraint='none'``: an ordinary RBM;
@@ -45,7 +48,7 @@ from rbm_explorer.training.constraints import (
     quadratic_matrix,
     truncate_quadratic,
 )
-from rbm_explorer.training.loop import Trainer, initialize_rbm
+from rbm_explorer.training.loop import History, Trainer, initialize_rbm
 
 CONSTRAINT_KINDS = ("none", "linear", "quadratic")
 VISIBLE_KIND_OF_ENCODING = {"binary": "binary", "spin": "spin", "potts": "potts"}
@@ -162,14 +165,30 @@ def label_metrics(rbm, dataset: Dataset, released, constrained, constraints) -> 
                                    (roc_auc_score(labels, inputs[:, mu]) for mu in released)]
     if constraints is not None:
         metrics["constraint_violation"] = float(constraints.violation(rbm.weight_matrix))
-        for c in constraints.quadratic:  # ||W_c^T q2 W_c||_F relative to ||q2||_2 ||W_c||_F^2
-            w_c = rbm.weight_matrix[:, c.units]
-            metrics["quadratic_residual"] = float(np.linalg.norm(w_c.T @ c.matrix @ w_c) /
-                                                  (np.linalg.norm(c.matrix, 2) * np.linalg.norm(w_c) ** 2))
+        for c in constraints.quadratic:
+            metrics["quadratic_residual"] = quadratic_residual(c, rbm.weight_matrix)
     return metrics
 
 
-def _metadata(recipe, dataset: Dataset, released, constrained, classes, trainer, command) -> dict:
+def quadratic_norm(constraint: QuadraticConstraint) -> float:
+    """||q2||_2, the spectral norm of a quadratic constraint's matrix (an SVD: compute it once per run)."""
+    return max(float(np.linalg.norm(constraint.matrix, 2)), 1e-300)
+
+
+def quadratic_residual(constraint: QuadraticConstraint, weight_matrix: np.ndarray, norm: float | None = None) -> float:
+    """||W_c^T q2 W_c||_F / (||q2||_2 ||W_c||_F^2): how far the constrained units are from C = 0 (Eqs. 8-10),
+    scale-free so that runs and datasets compare. ``norm`` is ``quadratic_norm(constraint)`` when known
+    (a live view measures often and should not redo the SVD)."""
+    norm = quadratic_norm(constraint) if norm is None else norm
+    w_c = weight_matrix[:, constraint.units]
+    scale = norm * max(float(np.linalg.norm(w_c)) ** 2, 1e-300)
+    return float(np.linalg.norm(w_c.T @ constraint.matrix @ w_c) / scale)
+
+
+def recipe_metadata(recipe: Recipe, dataset: Dataset, released, constrained, classes, history: History,
+                    command: str) -> dict:
+    """The metadata of a trained model (see the module docstring); ``history`` gives the epochs' monitors and
+    which weight snapshots exist."""
     from rbm_explorer import __version__
 
     return {
@@ -182,8 +201,8 @@ def _metadata(recipe, dataset: Dataset, released, constrained, classes, trainer,
         "dataset": {"name": recipe.dataset, **recipe.dataset_options, "label_names": list(dataset.label_names)},
         "binarize_threshold": dataset.info.get("threshold"),
         "history": {
-            "epochs": [vars(r) for r in trainer.history.epochs],
-            "snapshot_epochs": sorted(trainer.history.weight_snapshots),
+            "epochs": [vars(r) for r in history.epochs],
+            "snapshot_epochs": sorted(history.weight_snapshots),
         },
         "training": {"config": recipe.config.to_dict(), "hidden_kind": recipe.hidden_kind},
         "provenance": {
@@ -195,12 +214,33 @@ def _metadata(recipe, dataset: Dataset, released, constrained, classes, trainer,
     }
 
 
-def train_recipe(recipe: Recipe, out, checkpoint=None, resume: bool = False, command: str = "",
-                 progress=None, checkpoint_seconds: float = 30.0, dtype=np.float64) -> ModelFile:
-    """Train ``recipe`` and save the model to ``out``; checkpoints go to ``checkpoint`` (default
-    ``out`` + '.checkpoint.npz') at the first epoch end after every ``checkpoint_seconds`` and at the end.
-    ``progress(update_record)`` sees every update."""
-    dataset = load_dataset(recipe.dataset, **recipe.dataset_options)
+@dataclass
+class PreparedRecipe:
+    """Everything a recipe needs before its training loop: the training split (natural states, labels, sample
+    weights, features), the visible layer and the constraints with their released and constrained units."""
+
+    recipe: Recipe
+    dataset: Dataset
+    data: np.ndarray
+    labels: np.ndarray
+    sample_weights: np.ndarray | None
+    features: np.ndarray
+    visible_kind: str
+    q: int | None  # Potts states per site; None for binary and spin data
+    constraints: ConstraintSet | None
+    released: list
+    constrained: list
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.dataset.label_names)
+
+
+def prepare_recipe(recipe: Recipe, dataset: Dataset | None = None) -> PreparedRecipe:
+    """Load the recipe's dataset (or use ``dataset``, already loaded with the recipe's options, e.g. from a
+    cache) and build its constraints; every front end goes through here so that the same recipe gives the
+    same model."""
+    dataset = load_dataset(recipe.dataset, **recipe.dataset_options) if dataset is None else dataset
     visible_kind = VISIBLE_KIND_OF_ENCODING.get(dataset.encoding)
     if visible_kind is None:
         raise ValueError(f"dataset {dataset.name} has {dataset.encoding} data; binarize it to train an RBM")
@@ -209,25 +249,50 @@ def train_recipe(recipe: Recipe, out, checkpoint=None, resume: bool = False, com
     q = len(dataset.display.alphabet) if visible_kind == "potts" else None
     features = layer_class(visible_kind)(np.zeros((data.shape[1], q) if q else data.shape[1])).features(data)
     constraints, released, constrained = build_constraints(recipe, features, labels, len(dataset.label_names))
+    return PreparedRecipe(recipe, dataset, data, labels, weights, features, visible_kind, q, constraints, released,
+                          constrained)
+
+
+def build_trainer(prepared: PreparedRecipe, resume_from=None) -> Trainer:
+    """A trainer for the prepared recipe: a fresh model, or the run saved in the checkpoint ``resume_from``
+    (which must have been made with the recipe's training config)."""
+    p, recipe = prepared, prepared.recipe
+    if resume_from is not None:
+        return resume_trainer(resume_from, p.data, constraints=p.constraints, sample_weights=p.sample_weights,
+                              config=recipe.config)
+    rbm = initialize_rbm(p.visible_kind, recipe.hidden_kind, p.data.shape[1], recipe.hidden, p.features,
+                         recipe.config, q=p.q)
+    return Trainer(rbm, p.data, recipe.config, constraints=p.constraints, sample_weights=p.sample_weights)
+
+
+def save_trained(out, rbm, history: History, prepared: PreparedRecipe, command: str = "",
+                 dtype=np.float64) -> ModelFile:
+    """Save a trained model to ``out`` with the recipe's metadata, held-out label metrics, the weight
+    snapshots of ``history`` and the constraint arrays. The released units of ``rbm`` are oriented in place
+    (``orient_released_units``), so pass a copy of a model that keeps training."""
+    p, recipe, dataset = prepared, prepared.recipe, prepared.dataset
+    classes = orient_released_units(rbm, p.features, p.labels, p.released, p.n_classes)
+    meta = recipe_metadata(recipe, dataset, p.released, p.constrained, classes, history, command)
+    meta["metrics"] = label_metrics(rbm, dataset, p.released, p.constrained, p.constraints)
+    if meta["image_shape"] is None:
+        del meta["image_shape"]
+    extra = {f"history_weights_epoch_{e}": w for e, w in history.weight_snapshots.items()}
+    if p.constraints is not None:
+        extra.update(p.constraints.arrays())
+        meta["constraint"]["spec"] = p.constraints.to_metadata()
+    save_model(out, rbm, meta, extra_arrays=extra, dtype=dtype)
+    return ModelFile(rbm, meta, extra)
+
+
+def train_recipe(recipe: Recipe, out, checkpoint=None, resume: bool = False, command: str = "",
+                 progress=None, checkpoint_seconds: float = 30.0, dtype=np.float64) -> ModelFile:
+    """Train ``recipe`` and save the model to ``out``; checkpoints go to ``checkpoint`` (default
+    ``out`` + '.checkpoint.npz') at the first epoch end after every ``checkpoint_seconds`` and at the end.
+    ``progress(update_record)`` sees every update."""
+    prepared = prepare_recipe(recipe)
     checkpoint = checkpoint or f"{out}.checkpoint.npz"
-    if resume:
-        trainer = resume_trainer(checkpoint, data, constraints=constraints, sample_weights=weights,
-                                 config=recipe.config)
-    else:
-        rbm = initialize_rbm(visible_kind, recipe.hidden_kind, data.shape[1], recipe.hidden, features,
-                             recipe.config, q=q)
-        trainer = Trainer(rbm, data, recipe.config, constraints=constraints, sample_weights=weights)
+    trainer = build_trainer(prepared, checkpoint if resume else None)
     for _ in train_with_checkpoints(trainer, checkpoint, checkpoint_seconds, {"recipe_dataset": recipe.dataset},
                                     progress):
         pass
-    classes = orient_released_units(trainer.rbm, features, labels, released, len(dataset.label_names))
-    meta = _metadata(recipe, dataset, released, constrained, classes, trainer, command)
-    meta["metrics"] = label_metrics(trainer.rbm, dataset, released, constrained, constraints)
-    if meta["image_shape"] is None:
-        del meta["image_shape"]
-    extra = {f"history_weights_epoch_{e}": w for e, w in trainer.history.weight_snapshots.items()}
-    if constraints is not None:
-        extra.update(constraints.arrays())
-        meta["constraint"]["spec"] = constraints.to_metadata()
-    save_model(out, trainer.rbm, meta, extra_arrays=extra, dtype=dtype)
-    return ModelFile(trainer.rbm, meta, extra)
+    return save_trained(out, trainer.rbm, trainer.history, prepared, command, dtype)
