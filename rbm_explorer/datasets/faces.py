@@ -24,11 +24,11 @@ from rbm_explorer.datasets.base import Dataset, DatasetError, Display, stratifie
 from rbm_explorer.datasets.registry import register_dataset
 
 ATTRIBUTES = ("smiling", "eyeglasses", "bangs", "beard", "hat")
-SIZES = (64, 32)
-DESCRIPTION = ("Procedural line-drawn faces (64x64 or 32x32, binary) with exact independent attributes "
+SIZES = (64, 48, 32)
+DESCRIPTION = ("Procedural line-drawn faces (64x64, 48x48 or 32x32, binary) with exact independent attributes "
                "smiling, eyeglasses, bangs, beard, hat; face shape, features, hair, pose and pen noise vary "
                "independently of the attributes.")
-_STROKE_PX = {64: (1.7, 2.4), 32: (1.15, 1.4)}  # full stroke width in pixels: thin but never broken
+_STROKE_PX = {64: (1.7, 2.4), 48: (1.4, 1.9), 32: (1.15, 1.4)}  # full stroke width in pixels: thin but never broken
 
 
 def _check_size(size) -> int:
@@ -75,7 +75,7 @@ def sample_parameters(n: int, size: int, nuisance_rng: np.random.Generator,
     p[:, k.BROW_LEN] = uni(0.035, 0.06, n)
     p[:, k.BROW_TILT] = uni(-0.35, 0.35, n)
     p[:, k.BROW_BEND] = uni(0.0, 0.018, n)
-    p[:, k.BROW_THICK] = uni(0.8, 1.6 if size == 64 else 1.2, n)
+    p[:, k.BROW_THICK] = uni(0.8, {64: 1.6, 48: 1.4, 32: 1.2}[size], n)
 
     nose_bottom = face_y + b * uni(0.12, 0.26, n)
     p[:, k.NOSE_STYLE] = rng.integers(0, 3, n)
