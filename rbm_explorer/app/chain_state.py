@@ -29,6 +29,19 @@ def tile_chains(v: np.ndarray, image_shape: tuple[int, int], columns: int, pad: 
     return grid
 
 
+def hidden_levels(rbm) -> tuple[float, float]:
+    """(low, high) values of a two-state hidden unit, e.g. (-1, +1) for spins."""
+    return (getattr(rbm.hidden, "low", 0.0), getattr(rbm.hidden, "high", 1.0))
+
+
+def visible_levels(rbm) -> tuple[float, float]:
+    """Smallest and largest natural visible value, for the colour scale."""
+    visible = rbm.visible
+    if visible.kind == "potts":
+        return (0.0, float(visible.q - 1))
+    return (getattr(visible, "low", 0.0), getattr(visible, "high", 1.0))
+
+
 def image_shape_of(model: ModelFile) -> tuple[int, int]:
     """The 2-d picture shape of a visible configuration: metadata ``image_shape``, else a square or a row."""
     shape = model.image_shape
@@ -99,17 +112,11 @@ class ChainSession(param.Parameterized):
 
     @property
     def hidden_levels(self) -> tuple[float, float]:
-        """(low, high) values of a two-state hidden unit, e.g. (-1, +1) for spins."""
-        hidden = self.model.rbm.hidden
-        return (getattr(hidden, "low", 0.0), getattr(hidden, "high", 1.0))
+        return hidden_levels(self.model.rbm)
 
     @property
     def visible_levels(self) -> tuple[float, float]:
-        """Smallest and largest natural visible value, for the colour scale."""
-        visible = self.model.rbm.visible
-        if visible.kind == "potts":
-            return (0.0, float(visible.q - 1))
-        return (getattr(visible, "low", 0.0), getattr(visible, "high", 1.0))
+        return visible_levels(self.model.rbm)
 
     def clamp_high(self):
         self.worker.clamp_hidden([self.hidden_unit], [self.hidden_levels[1]])

@@ -21,7 +21,7 @@ import param
 
 from rbm_explorer.analysis.judge import class_judge, dataset_for, label_direction
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
-from rbm_explorer.app.chain_state import image_shape_of, tile_chains
+from rbm_explorer.app.chain_state import hidden_levels, image_shape_of, tile_chains, visible_levels
 from rbm_explorer.catalog import ModelEntry, families
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
@@ -267,15 +267,11 @@ class MorphSession(param.Parameterized):
 
     @property
     def hidden_levels(self) -> tuple[float, float]:
-        hidden = self.rbm.hidden
-        return (getattr(hidden, "low", 0.0), getattr(hidden, "high", 1.0))
+        return hidden_levels(self.rbm)
 
     @property
     def visible_levels(self) -> tuple[float, float]:
-        visible = self.rbm.visible
-        if visible.kind == "potts":
-            return (0.0, float(visible.q - 1))
-        return (getattr(visible, "low", 0.0), getattr(visible, "high", 1.0))
+        return visible_levels(self.rbm)
 
     def set_released(self, k: int, mode: str) -> None:
         """Clamp released unit ``k`` on (its high state), off, or let it sample freely."""
