@@ -185,3 +185,14 @@ def test_saves_are_atomic(tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.npz"]
     assert zipfile.is_zipfile(path)
+
+
+def test_float16_extra_arrays_stay_float16_while_the_model_takes_the_file_dtype(tmp_path):
+    rbm = tiny_rbm("binary", "binary", seed=3)
+    snapshot = np.random.default_rng(0).normal(size=rbm.weights.shape).astype(np.float16)
+    path = save_model(tmp_path / "m.npz", rbm, extra_arrays={"history_weights_epoch_0": snapshot,
+                                                             "other": np.ones(3)}, dtype=np.float32)
+    with np.load(path, allow_pickle=False) as raw:
+        assert raw["weights"].dtype == np.float32 and raw["other"].dtype == np.float32
+        assert raw["history_weights_epoch_0"].dtype == np.float16
+    np.testing.assert_array_equal(load_model(path).extra_arrays["history_weights_epoch_0"], snapshot)

@@ -191,11 +191,15 @@ def model_metadata(rbm: RBM, **extra) -> dict:
     return meta
 
 
+FORMAT_ARRAYS = ("weights", "visible_fields", "hidden_fields", "label_weights", "label_fields")
+
+
 def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict | None = None,
                compress: bool = True, dtype=np.float64) -> Path:
     """Write ``rbm`` atomically in the public format; ``metadata`` adds optional keys (JSON-serialisable).
 
-    ``dtype=np.float32`` halves the file (bundled models); float arrays are stored in ``dtype``. A
+    ``dtype=np.float32`` halves the file (bundled models); float arrays are stored in ``dtype``, except
+    extra arrays already in float16, a caller's deliberate choice for bulky history snapshots. A
     ``saved_at`` timestamp and the package version are added to ``provenance`` unless present.
     """
     from rbm_explorer import __version__
@@ -227,7 +231,8 @@ def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict 
         if name in arrays:
             raise ModelFileError(f"extra array {name!r} clashes with a format entry")
         arrays[name] = np.asarray(arr)
-    arrays = {name: arr.astype(dtype) if np.issubdtype(np.asarray(arr).dtype, np.floating) else arr
+    arrays = {name: arr.astype(dtype) if np.issubdtype(np.asarray(arr).dtype, np.floating)
+              and not (name not in FORMAT_ARRAYS and np.asarray(arr).dtype == np.float16) else arr
               for name, arr in arrays.items()}
     path = Path(path)
     with atomic_write(path) as handle:

@@ -22,8 +22,8 @@ def _mnist(digits, constraint, released, epochs=200, n_chains=100):
 def _faces(attribute, constraint, released, epochs=60):
     config = TrainingConfig(algorithm="pcd", gibbs_steps=10, batch_size=100, n_chains=100, epochs=epochs,
                             learning_rate=0.02, final_learning_rate=0.002, schedule="linear", optimizer="sgd",
-                            snapshot_epochs=(0, 10, epochs))
-    return Recipe("faces", {"attribute": attribute, "size": 48, "n_samples": 10000}, hidden=500,
+                            snapshot_epochs=(0, epochs))
+    return Recipe("faces", {"attribute": attribute, "size": 48, "n_samples": 10000}, hidden=400,
                   constraint=constraint, released=released, config=config)
 
 

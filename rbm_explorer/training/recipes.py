@@ -266,17 +266,19 @@ def build_trainer(prepared: PreparedRecipe, resume_from=None) -> Trainer:
 
 
 def save_trained(out, rbm, history: History, prepared: PreparedRecipe, command: str = "",
-                 dtype=np.float64) -> ModelFile:
+                 dtype=np.float64, snapshot_dtype=None) -> ModelFile:
     """Save a trained model to ``out`` with the recipe's metadata, held-out label metrics, the weight
     snapshots of ``history`` and the constraint arrays. The released units of ``rbm`` are oriented in place
-    (``orient_released_units``), so pass a copy of a model that keeps training."""
+    (``orient_released_units``), so pass a copy of a model that keeps training. ``snapshot_dtype=np.float16``
+    stores the weight snapshots at half size (bundled models: enough for their singular-value spectra)."""
     p, recipe, dataset = prepared, prepared.recipe, prepared.dataset
     classes = orient_released_units(rbm, p.features, p.labels, p.released, p.n_classes)
     meta = recipe_metadata(recipe, dataset, p.released, p.constrained, classes, history, command)
     meta["metrics"] = label_metrics(rbm, dataset, p.released, p.constrained, p.constraints)
     if meta["image_shape"] is None:
         del meta["image_shape"]
-    extra = {f"history_weights_epoch_{e}": w for e, w in history.weight_snapshots.items()}
+    extra = {f"history_weights_epoch_{e}": w if snapshot_dtype is None else np.asarray(w).astype(snapshot_dtype)
+             for e, w in history.weight_snapshots.items()}
     if p.constraints is not None:
         extra.update(p.constraints.arrays())
         meta["constraint"]["spec"] = p.constraints.to_metadata()
@@ -285,14 +287,15 @@ def save_trained(out, rbm, history: History, prepared: PreparedRecipe, command: 
 
 
 def train_recipe(recipe: Recipe, out, checkpoint=None, resume: bool = False, command: str = "",
-                 progress=None, checkpoint_seconds: float = 30.0, dtype=np.float64) -> ModelFile:
+                 progress=None, checkpoint_seconds: float = 30.0, dtype=np.float64,
+                 snapshot_dtype=None) -> ModelFile:
     """Train ``recipe`` and save the model to ``out``; checkpoints go to ``checkpoint`` (default
     ``out`` + '.checkpoint.npz') at the first epoch end after every ``checkpoint_seconds`` and at the end.
-    ``progress(update_record)`` sees every update."""
+    ``progress(update_record)`` sees every update; ``dtype`` and ``snapshot_dtype`` as in ``save_trained``."""
     prepared = prepare_recipe(recipe)
     checkpoint = checkpoint or f"{out}.checkpoint.npz"
     trainer = build_trainer(prepared, checkpoint if resume else None)
     for _ in train_with_checkpoints(trainer, checkpoint, checkpoint_seconds, {"recipe_dataset": recipe.dataset},
                                     progress):
         pass
-    return save_trained(out, trainer.rbm, trainer.history, prepared, command, dtype)
+    return save_trained(out, trainer.rbm, trainer.history, prepared, command, dtype, snapshot_dtype)
