@@ -141,3 +141,24 @@ def test_datasets_errors_are_one_line():
     assert_one_line_error(cli("datasets", "show", "cifar", check=False), "unknown dataset 'cifar'; available:")
     assert_one_line_error(cli("datasets", "show", "mnist", "-o", "digits=0,12", check=False),
                           "classes [12] are not in 0..9")
+
+
+def test_morph_walks_the_released_model_through_both_digits(tmp_path):
+    """``rbm-explorer morph``: the released unit of the MNIST 0/1 model turns the chains from 0s into 1s,
+    judged by a classifier trained on real digits (>= 90 % each, as in the bundled-model tests)."""
+    out = tmp_path / "walk.png"
+    result = subprocess.run([sys.executable, "-m", "rbm_explorer.cli.main", "morph", "mnist01_linear_released1",
+                             "--steps", "300", "--chains", "32", "--out", str(out), "--quiet"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    shares = dict(re.findall(r"class (\d): (\d+)%", result.stdout))
+    assert set(shares) == {"0", "1"} and all(int(v) >= 90 for v in shares.values()), result.stdout
+    assert out.stat().st_size > 1000
+
+
+def test_morph_names_unknown_classes_and_models_without_released_units():
+    for args, message in ((["mnist01_linear_released1", "--sequence", "7"], "unknown classes"),
+                          (["mnist01_none"], "no released units")):
+        result = subprocess.run([sys.executable, "-m", "rbm_explorer.cli.main", "morph", *args],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and message in result.stderr, result.stderr

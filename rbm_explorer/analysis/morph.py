@@ -18,18 +18,25 @@ def released_setting(released_classes, target_class: int) -> list[bool]:
 
 
 def class_walk(rbm, judge, released_units, released_classes, sequence, steps: int = 500, n_chains: int = 64,
-               seed=0, init_v=None) -> list[float]:
+               seed=0, init_v=None, keep_states: bool = False, progress=None):
     """Fraction of chains the judge assigns to each target class of ``sequence`` at the end of its phase.
 
     ``judge`` has ``classes(v) -> (n,) class indices`` (``rbm_explorer.analysis.judge.Judge``); released units
-    are two-state hidden units clamped to their high or low value."""
+    are two-state hidden units clamped to their high or low value. With ``keep_states`` it returns
+    ``(shares, states)``, the visible states at the end of each phase; ``progress(n_sweeps)`` is called as
+    sweeps are done."""
     hidden = rbm.hidden
     low, high = getattr(hidden, "low", 0.0), getattr(hidden, "high", 1.0)
     engine = GibbsEngine(rbm, n_chains, seed=seed, init_v=init_v)
-    shares = []
+    shares, states = [], []
     for target in sequence:
         values = [high if on else low for on in released_setting(released_classes, target)]
         engine.clamp("h", list(released_units), values)
-        engine.step(steps)
-        shares.append(float(np.mean(judge.classes(engine.visible_states()) == target)))
-    return shares
+        for done in range(0, steps, 50):
+            engine.step(min(50, steps - done))
+            if progress is not None:
+                progress(min(50, steps - done))
+        v = engine.visible_states()
+        shares.append(float(np.mean(judge.classes(v) == target)))
+        states.append(v)
+    return (shares, states) if keep_states else shares

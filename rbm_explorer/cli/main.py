@@ -138,6 +138,52 @@ def cmd_sample(args) -> int:
     return 0
 
 
+# --- morph -------------------------------------------------------------------------------------------------
+def cmd_morph(args) -> int:
+    """Walk a released-unit model through classes (Figs. 8c, 9e) and judge each phase with a classifier."""
+    from tqdm import tqdm
+
+    from rbm_explorer.analysis.judge import class_judge
+    from rbm_explorer.analysis.morph import class_walk
+    from rbm_explorer.datasets.pictures import save_grid_png, to_grey
+
+    model = open_model(args.model)
+    meta = model.metadata
+    released, classes = meta.get("released_units") or [], meta.get("released_classes") or []
+    if not released or len(classes) != len(released) or None in classes:
+        raise UserError(f"{args.model} has no released units with known classes (metadata released_units and "
+                        "released_classes)")
+    try:
+        judge = class_judge(meta.get("dataset") or {})
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    names = judge.class_names
+    default = dict.fromkeys([*classes, *range(len(names))])  # the released units' classes first, then the rest
+    wanted = args.sequence.split(",") if args.sequence else [names[c] for c in default]
+    unknown = [c for c in wanted if c not in names]
+    if unknown:
+        raise UserError(f"unknown classes {unknown}; this model's classes: {', '.join(names)}")
+    sequence = [names.index(c) for c in wanted]
+    if args.chains < 1 or args.steps < 1:
+        raise UserError("--chains and --steps must be at least 1")
+    with tqdm(total=args.steps * len(sequence), desc="walk sweeps", unit="sweep", file=sys.stderr,
+              disable=args.quiet) as bar:
+        shares, states = class_walk(model.rbm, judge, released, classes, sequence, steps=args.steps,
+                                    n_chains=args.chains, seed=args.seed, keep_states=True, progress=bar.update)
+    for target, share in zip(sequence, shares):
+        print(f"class {judge.class_names[target]}: {share:.0%} of {args.chains} chains")
+    if args.out:
+        shape = model.image_shape
+        if not shape or len(shape) != 2:
+            raise UserError("--out draws pictures, and this model has no 2-d image_shape")
+        shown = min(args.chains, 8)
+        images = np.concatenate([to_grey(v[:shown], model.rbm.visible.kind) for v in states]).reshape(-1, *shape)
+        title = " -> ".join(f"{judge.class_names[t]} ({s:.0%})" for t, s in zip(sequence, shares))
+        save_grid_png(args.out, images, title=title, columns=shown, scale=3)
+        print(f"wrote {args.out}: one row per phase", file=sys.stderr)
+    return 0
+
+
 # --- import ------------------------------------------------------------------------------------------------
 def cmd_import(args) -> int:
     from rbm_explorer.io import from_rbms_archive, save_model
@@ -372,6 +418,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="checkpoint at the first epoch end after this many seconds (0: every epoch)")
     train.add_argument("--quiet", action="store_true")
     train.set_defaults(func=cmd_train)
+
+    morph = sub.add_parser("morph", help="walk a released-unit model through its classes and judge each phase")
+    morph.add_argument("model", help="a model file or bundled model name with released units")
+    morph.add_argument("--sequence", help="classes to visit by name, e.g. 1,2,3,0 (default: each class once)")
+    morph.add_argument("--steps", type=int, default=500, help="Gibbs sweeps per phase")
+    morph.add_argument("--chains", type=int, default=64)
+    morph.add_argument("--seed", type=int, default=0)
+    morph.add_argument("--out", help="PNG with the first 8 chains at the end of each phase")
+    morph.add_argument("--quiet", action="store_true")
+    morph.set_defaults(func=cmd_morph)
 
     serve = sub.add_parser("serve", help="serve the Panel app")
     serve.add_argument("--port", type=int, default=5006)
