@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +73,24 @@ def class_judge(spec: dict) -> Judge:
     if not spec or "name" not in spec:
         raise ValueError("this model records no dataset, so there is no classifier to judge its samples")
     return _judge(json.dumps(spec, sort_keys=True))
+
+
+_POOL = None
+_FUTURES: dict = {}
+_POOL_LOCK = threading.Lock()
+
+
+def class_judge_future(spec: dict) -> Future:
+    """``class_judge(spec)`` computed in a background thread (one per process), so that an interactive caller
+    never waits for the fit: the app polls the future. Repeated calls share one future per dataset spec."""
+    global _POOL
+    key = json.dumps(spec, sort_keys=True)
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rbm-judge")
+        if key not in _FUTURES:
+            _FUTURES[key] = _POOL.submit(class_judge, spec)
+        return _FUTURES[key]
 
 
 def label_direction(spec: dict, target_class: int = 1) -> np.ndarray:

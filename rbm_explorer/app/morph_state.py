@@ -19,7 +19,7 @@ import io
 import numpy as np
 import param
 
-from rbm_explorer.analysis.judge import class_judge, dataset_for, label_direction
+from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
 from rbm_explorer.app.chain_state import hidden_levels, image_shape_of, tile_chains, visible_levels
 from rbm_explorer.catalog import ModelEntry, families
@@ -164,14 +164,9 @@ class MorphSession(param.Parameterized):
         spec = self._dataset_spec(entry)
         self._judge = None
         self._directions = {}
-        if spec is not None:
-            try:
-                self._judge = class_judge(spec)
-            except Exception as exc:  # the page works without a judge; say why
-                self.error = f"no classifier for this dataset: {exc}"
-            self._spec = spec
-        else:
-            self._spec = None
+        self._spec = spec
+        # the classifier is fitted in the background (seconds for 48 x 48 faces); poll() picks it up
+        self._judge_future = class_judge_future(spec) if spec is not None else None
         old = self._worker
         same_layout = old is not None and (old.engine.rbm.visible.kind, old.engine.rbm.visible.n_features) == (self.rbm.visible.kind, self.rbm.visible.n_features) \
             and old.engine.rbm.n_hidden == self.rbm.n_hidden
@@ -349,6 +344,12 @@ class MorphSession(param.Parameterized):
             "probability": float("nan"),
         }
         shares = {}
+        if self._judge is None and self._judge_future is not None and self._judge_future.done():
+            try:
+                self._judge = self._judge_future.result()
+            except Exception as exc:  # the page works without a judge; say why
+                self.error = f"no classifier for this dataset: {exc}"
+            self._judge_future = None
         if self._judge is not None:
             probabilities = self._judge.probabilities(snap.v)
             target = self.released_classes[0] if self.released_classes and self.released_classes[0] is not None else 1
