@@ -223,7 +223,8 @@ class MorphStatus(pn.viewable.Viewer):
 ABOUT = """
 **What am I looking at?** {n} Gibbs chains of an RBM trained on *{family}*, drawn live. In the *released*
 variants one hidden unit per class is left free of the label constraint while every other hidden unit is made
-blind to the label (PAPERS.md §1, Eqs. 6–7 and 26). The released unit becomes a knob: clamp it and the chains
+blind to the label (Fernandez-de-Cossio-Diaz, Cocco & Monasson, PRX 2023, Eqs. 6–7 and 26). The released unit
+becomes a knob: clamp it and the chains
 produce one class; **flip** it and they morph into the other — Fig. 8(c) of the PRX paper for MNIST 0→1,
 Fig. 9(e) for 1→2→3→0, Fig. 6 for faces. Toggle the variant to *linear, all units* and the chains lose the
 label and wander between blurred mixtures; *unconstrained* chains stay in the class they started in.

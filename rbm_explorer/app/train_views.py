@@ -228,8 +228,8 @@ ABOUT = """
 **What am I looking at?** An RBM learning your chosen data, live. Every update compares the data with the
 model's own samples (the *negative chains*, shown in the grid): **PCD** keeps persistent chains from update to
 update, **CD** restarts them at the minibatch and **Rdm** restarts them from random noise. The label
-constraints are those of the PRX 2023 paper on disentangling by constraints (seed 000, the section on
-constrained training; PAPERS.md §1): **linear** projects the weights w_μ of every constrained hidden unit
+constraints are those of Fernandez-de-Cossio-Diaz, Cocco & Monasson (PRX 2023), on disentangling
+representations by constraints: **linear** projects the weights w_μ of every constrained hidden unit
 orthogonal to the label direction q⁽¹⁾ after each update (Eqs. 6–7; Eq. 26 for several classes), so that no
 constrained unit can read the label, while **released** units stay free and become the knobs of the Morph page;
 **quadratic** adds the penalty λ‖W_cᵀ q⁽²⁾ W_c‖² against second-order label information (Eqs. 8–10). The
