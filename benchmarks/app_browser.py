@@ -3,11 +3,11 @@
 Setting (issue 5): the Morph page as it opens - 64 chains of the bundled MNIST 0/1 released model (784 x 400) -
 served by ``rbm-explorer serve`` on this machine, driven by headless Debian Chromium through Playwright.
 
-* Frame rate: a ``requestAnimationFrame`` loop in the page fingerprints the grid's canvas every display frame
-  and timestamps each change; frames per second = changes / time over ``--seconds``.
-* Flip latency: a capturing click listener timestamps the click on "Flip unit 0"; the same loop timestamps the
-  first display frame whose status line shows the unit's new state, and the first canvas change from then on.
-  The status line and the grid are updated by the same server frame. Repeated ``--flips`` times.
+* Frame rate: a listener on the grid's Bokeh data source timestamps the animation frame after each new frame of
+  data arrives (when it is painted); frames per second = frames / time over ``--seconds``.
+* Flip latency: a capturing click listener timestamps the click on "Flip unit 0"; a listener on the status
+  line timestamps the painted frame that first shows the unit's new state, and the first grid frame from then
+  on. The status line and the grid are updated by the same server frame. Repeated ``--flips`` times.
 
 Targets: >= 15 frames per second and <= 200 ms. Usage: ``python benchmarks/app_browser.py [--seconds 10]
 [--flips 10] [--no-save]``. The last stdout line is a JSON object; a full run saves it under
@@ -33,42 +33,26 @@ sys.path.insert(0, str(HERE))
 from browser_support import chromium_page, served_app, wait_until  # noqa: E402
 
 PROBE = r"""
-(canvases) => {
+() => {
   const B = window.__bench = {changes: [], click: null, statusChanges: [], status: null};
-  const contexts = canvases.map(c => c.getContext('2d')).filter(c => c);
-  function signature() {  // one pixel row through the middle of each of the 8 rows of chains: cheap to read
-    let s = 0;
-    for (const ctx of contexts) {
-      const w = ctx.canvas.width, h = ctx.canvas.height;
-      for (let r = 0; r < 8; r++) {
-        const d = ctx.getImageData(0, Math.floor((r + 0.5) * h / 8), w, 1).data;
-        for (let i = 0; i < d.length; i += 4) s = (s * 31 + d[i]) | 0;
-      }
+  // the grid's data source, found in the Bokeh document; every new frame replaces its data
+  let source = null, div = null;
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      if (m.glyph && m.glyph.constructor.__name__ === 'Image') source = m.data_source;
+      if (m.constructor.__name__ === 'Div' && /Released/.test(m.text || '')) div = m;
     }
-    return s;
   }
-  function findStatus(root) {
-    for (const el of root.querySelectorAll('*')) {
-      if (el.shadowRoot) { const found = findStatus(el.shadowRoot); if (found) return found; }
-      if (el.tagName === 'B' && el.textContent === 'Released') return el;
-    }
-    return null;
-  }
-  let last = null;
-  function loop() {
-    const now = performance.now();
-    const s = signature();
-    if (s !== last) { B.changes.push(now); last = s; }
-    if (B.watchStatus) {
-      const el = findStatus(document);
-      const m = el && /Released\s*0:\s*(on|off|free)/.exec(el.parentElement ? el.parentElement.textContent : el.textContent);
-      const state = m ? m[1] : null;
-      if (state !== null && state !== B.status) { B.statusChanges.push([now, state]); B.status = state; }
-    }
-    requestAnimationFrame(loop);
-  }
+  if (!source) throw new Error('no image source found');
+  // a frame counts when it is painted: the first animation frame after its data arrived
+  source.change.connect(() => requestAnimationFrame(() => B.changes.push(performance.now())));
+  if (div) div.properties.text.change.connect(() => requestAnimationFrame(() => {
+    const m = /Released\s*0:\s*(on|off|free)/.exec(div.text.replace(/<[^>]+>/g, ''));
+    const state = m ? m[1] : null;
+    if (state !== null && state !== B.status) { B.statusChanges.push([performance.now(), state]); B.status = state; }
+  }));
   window.addEventListener('click', () => { B.click = performance.now(); }, true);
-  requestAnimationFrame(loop);
+  return [!!source, !!div];
 }
 """
 
@@ -80,8 +64,8 @@ def measure(seconds: float, flips: int) -> dict:
         wait_until(lambda: "Sweep" in " ".join(page.locator(".morph-status p").all_inner_texts()), 120,
                    what="the chains to run")
         time.sleep(3.0)  # past the first frames
-        canvases = page.locator(".morph-grid canvas").element_handles()
-        page.evaluate(PROBE, canvases)
+        found = page.evaluate(PROBE)
+        assert all(found), f"probe found (image source, status div) = {found}"
         time.sleep(1.0)
         start = page.evaluate("performance.now()")
         time.sleep(seconds)
@@ -132,6 +116,9 @@ def session_cpu(seconds: float) -> dict:
     from rbm_explorer.app.morph_state import MorphSession
     from rbm_explorer.app.morph_views import MorphPage
 
+    from rbm_explorer.app.shell import limit_blas_threads
+
+    limit_blas_threads()  # as the served app does
     state = MorphSession(n_chains=64, seed=0, budget=ThreadBudget(1))
     try:
         pn.panel(MorphPage(state=state)).get_root(Document())

@@ -7,6 +7,7 @@ import panel as pn
 
 from rbm_explorer.app.chain_state import ChainSession
 from rbm_explorer.app.chain_views import ChainPage
+from rbm_explorer.app.shell import limit_blas_threads
 from rbm_explorer.resources import bundled_model
 
 DEFAULT_MODEL = "ising32_single_hidden"
@@ -17,6 +18,7 @@ def build_chain_page(model: str = DEFAULT_MODEL, n_chains: int = 16, seed: int |
     """The page for one session. The periodic callback is the frame-rate limiter; the thread is joined when
     the session is destroyed."""
     pn.extension()
+    limit_blas_threads()
     hv.extension("bokeh", logo=False)
     state = ChainSession.from_file(bundled_model(model), n_chains=n_chains, seed=seed)
     if pn.state.curdoc is not None:

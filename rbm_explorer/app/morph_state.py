@@ -29,6 +29,7 @@ FRAMES_PER_SECOND = 20
 NOISE = "noise"
 RELEASED_MODES = ("on", "free", "off")
 TRACE_FRAMES = 600
+TRACE_FRAME_STRIDE = 10  # trace plots update every 10th frame (twice a second)
 
 
 def released_modes_from_clamps(clamped: dict, units, low: float, high: float) -> list[str]:
@@ -91,7 +92,6 @@ class MorphSession(param.Parameterized):
 
     # published by poll(); views read these
     mosaic = param.Array(default=None, doc="Tiled picture of all chains")
-    frame_png = param.Bytes(default=b"", doc="The tiled picture as a PNG, one pixel per state pixel")
     steps = param.Integer(default=0)
     frame = param.Integer(default=0, doc="Number of published frames")
     measured_rate = param.Number(default=0.0)
@@ -361,18 +361,20 @@ class MorphSession(param.Parameterized):
         if not self._trace or snap.steps != self._trace[-1]["step"]:
             self._trace.append(point)
         keys = ("step", "input", "projection", "neg_free_energy", "probability")
-        traces = {key: np.array([p[key] for p in self._trace]) for key in keys}
+        # the trace plots are redrawn at a quarter of the frame rate: redrawing four plots 20 times a second
+        # cost the browser more than everything else on the page (benchmarks/README.md)
+        publish_traces = not snap.running or self.frame % TRACE_FRAME_STRIDE == 0
+        extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
         mosaic = tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains))))
         self.param.update(
             mosaic=mosaic,
-            frame_png=mosaic_png(mosaic, *self.visible_levels),
             steps=snap.steps,
             frame=self.frame + 1,
             measured_rate=snap.steps_per_second if snap.running else 0.0,
             released_modes=released_modes_from_clamps(snap.clamped_h, self.released_units, low, high),
-            traces=traces,
             class_shares=shares,
             status=snap.error or "",
+            **extra,
         )
 
     @property

@@ -79,8 +79,10 @@ class MorphTraces(pn.viewable.Viewer):
         source = ColumnDataSource({key: [] for key in keys})
         figures = []
         for (key, label, help_text), color in zip(self.PANELS, TRACE_COLORS):
-            fig = figure(width=TRACE_WIDTH, height=TRACE_HEIGHT, title=label, toolbar_location=None, tools="",
-                         x_axis_label="sweep")
+            # fixed frame and borders: new tick labels never change the layout, so an update only redraws
+            fig = figure(frame_width=TRACE_WIDTH - 70, frame_height=TRACE_HEIGHT - 60, title=label,
+                         toolbar_location=None, tools="", x_axis_label="sweep", min_border_left=60,
+                         min_border_right=10, min_border_top=5, min_border_bottom=5)
             fig.line("step", key, source=source, color=color, line_width=2)
             fig.title.text_font_size = "11pt"
             if key == "probability":
@@ -214,10 +216,9 @@ class MorphStatus(pn.viewable.Viewer):
 
         # a Bokeh Div whose text a watcher replaces: a Panel Markdown or HTML pane re-renders its styles on
         # every change, which cost 10-15 ms per frame here
-        div = Div(text=text(), sizing_mode="stretch_width")
+        div = Div(text=text(), width=GRID_PIXELS, height=48)  # fixed size: a new text never re-lays out the page
         s.param.watch(lambda *events: setattr(div, "text", text()), list(names))
-        return pn.Column(pn.pane.Bokeh(div, sizing_mode="stretch_width"), css_classes=["morph-status"],
-                         sizing_mode="stretch_width")
+        return pn.Column(pn.pane.Bokeh(div), css_classes=["morph-status"], width=GRID_PIXELS + 10)
 
 
 ABOUT = """

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import holoviews as hv
 import panel as pn
@@ -24,6 +25,18 @@ from rbm_explorer.app.style import ACCENT, RAW_CSS
 FRAME_PERIOD_MS = 50  # 20 frames per second: the frame-rate limiter of every live page
 TITLE = "rbm_explorer"
 log = logging.getLogger(__name__)
+
+
+def limit_blas_threads() -> None:
+    """Run the server process's BLAS on ``$RBM_EXPLORER_BLAS_THREADS`` threads (default 1).
+
+    Each session's sampler does small products (64 chains x 784 x 400) a few dozen times a second; OpenBLAS's
+    worker threads spin after every product, so with the default thread count one Morph session kept a whole
+    core busy (1.15 cores measured, against 0.18 with one BLAS thread: benchmarks/app_browser.py). Sessions,
+    and ``rbm-explorer serve --num-procs``, give the parallelism instead."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=int(os.environ.get("RBM_EXPLORER_BLAS_THREADS", "1")), user_api="blas")
 
 
 def add_frame_callback(session: ExplorerSession, poll) -> None:
@@ -49,6 +62,7 @@ class Explorer:
     def __init__(self, first_page: str | None = None):
         # the global spinner covers the moment before the first page arrives
         pn.extension(raw_css=[RAW_CSS], notifications=True, global_loading_spinner=True)
+        limit_blas_threads()
         hv.extension("bokeh", logo=False)
         self.session = ExplorerSession()
         self.pages = {p.slug: p for p in ordered_pages()}
