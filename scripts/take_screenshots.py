@@ -36,7 +36,7 @@ def main() -> None:
         page.screenshot(path=str(DOCS / "morph.png"))
 
         page.goto(url + "/explorer?page=models")
-        page.locator(".model-summary, .model-error").first.wait_for(timeout=120_000)
+        page.locator(".model-headline").first.wait_for(timeout=120_000)
         time.sleep(3)
         page.screenshot(path=str(DOCS / "models.png"))
 
@@ -46,7 +46,6 @@ def main() -> None:
         page.mouse.move(5, 600)
         time.sleep(12)
         page.screenshot(path=str(DOCS / "train.png"))
-        page.get_by_role("button", name="Stop").first.click()
         assert page.foreign_requests == [], page.foreign_requests
     print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(DOCS.glob("*.png"))))
 
