@@ -8,7 +8,7 @@ from rbm_explorer._kernels import faces as k
 from rbm_explorer.datasets import DatasetError, load_dataset
 from rbm_explorer.datasets.faces import ATTRIBUTES, generate_faces, render, sample_parameters
 
-SIZES = (64, 32)
+SIZES = (64, 48, 32)
 # Per attribute, a region (rows v0 <= v < v1, columns |u| < u1, in fractions of the image side from its
 # centre, v down) where the attribute adds ink on average, and one it never touches.
 EFFECT_REGION = {"smiling": (0.25, 0.32, 0.06),  # the low middle of an upturned mouth
@@ -171,8 +171,8 @@ def test_smile_curves_up_and_neutral_mouth_is_flat():
 
 
 def test_generate_rejects_bad_arguments():
-    with pytest.raises(DatasetError, match="64, 32"):
-        generate_faces(5, size=48)
+    with pytest.raises(DatasetError, match="64, 48, 32"):
+        generate_faces(5, size=40)
     with pytest.raises(DatasetError, match="attribute_probability"):
         generate_faces(5, attribute_probability=1.5)
 
@@ -206,7 +206,7 @@ def test_registry_defaults():
 
 @pytest.mark.parametrize("options,message", [
     (dict(attribute="moustache"), "smiling, eyeglasses, bangs, beard, hat"),
-    (dict(size=48), "64, 32"),
+    (dict(size=40), "64, 48, 32"),
     (dict(encoding="potts"), "'binary' or 'spin'"),
     (dict(n_samples=100, n_test=100), "n_test"),
     (dict(colour="red"), "no option colour"),
