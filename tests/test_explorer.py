@@ -45,14 +45,19 @@ def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts(
         state.steps_per_frame = 60  # 1200 sweeps/s target: as fast as the machine goes
         run_until(state, 200)
         assert state.released_modes == ["on"]
+        # the judge is fitted in a background thread; wait for it, then let the chains run 200 sweeps more
+        wait_until(lambda: (state.poll(), state.class_shares)[1], 120, what="the judge")
+        run_until(state, state.steps + 200)
         assert state.class_shares["0"] >= 0.9
         state.flip(0)
         wait_until(lambda: (state.poll(), state.released_modes)[1] == ["off"], 30, what="the flip")
         flipped_at = state.steps
         run_until(state, flipped_at + 300)
         assert state.class_shares["1"] >= 0.9, state.class_shares
+        state.running = False  # paused, every frame publishes the traces (running: every 10th frame)
+        wait_until(lambda: (state.poll(), len(state.traces.get("step", [])))[1] > 5, 30, what="the traces")
         traces = state.traces
-        assert len(traces["step"]) > 5 and np.all(np.diff(traces["step"]) > 0)
+        assert np.all(np.diff(traces["step"]) > 0)
         assert np.nanmax(traces["probability"]) <= 1 and np.nanmin(traces["probability"]) >= 0
 
         # the constraint toggle: paused, the new variant restarts from the very same starting images
@@ -229,7 +234,8 @@ def test_a_session_over_the_sampler_bound_gets_a_message_and_can_retry():
             wait_until(lambda: sweeps(first) > 5, 90, what="the first session running")
             second.goto(url)
             second.locator(".page-error").first.wait_for(timeout=60_000)
-            assert "--max-samplers" in second.locator(".page-error").first.inner_text()
+            wait_until(lambda: "--max-samplers" in " ".join(second.locator(".page-error p").all_inner_texts()), 30,
+                       what="the capacity message")
             second.screenshot(path=str(ARTIFACTS / "morph_server_full.png"))
             first.goto("about:blank")
             wait_until(lambda: SAMPLERS.in_use == 0, 60, what="the first session to end")

@@ -99,7 +99,7 @@ def test_choosing_another_model_updates_everything_and_is_shared(session):
     session.choice = other
     assert session.model_path == other and session.error == ""
     assert session.title.startswith("Faces: smiling")
-    assert rows(session, "Units and shapes")[0][1:3] == ["binary, 32 × 32 image", "1,024"]
+    assert rows(session, "Units and shapes")[0][1:3] == ["binary, 48 × 48 image", "2,304"]
     assert session.mosaic_info["units"][0] == 0
     assert session.opened_path == other
 
