@@ -45,7 +45,7 @@ PROBE = r"""
   }
   if (!source) throw new Error('no image source found');
   // a frame counts when it is painted: the first animation frame after its data arrived
-  source.change.connect(() => requestAnimationFrame(() => B.changes.push(performance.now())));
+  source.properties.data.change.connect(() => requestAnimationFrame(() => B.changes.push(performance.now())));
   if (div) div.properties.text.change.connect(() => requestAnimationFrame(() => {
     const m = /Released\s*0:\s*(on|off|free)/.exec(div.text.replace(/<[^>]+>/g, ''));
     const state = m ? m[1] : null;

@@ -55,7 +55,9 @@ def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts(
         run_until(state, flipped_at + 300)
         assert state.class_shares["1"] >= 0.9, state.class_shares
         state.running = False  # paused, every frame publishes the traces (running: every 10th frame)
-        wait_until(lambda: (state.poll(), len(state.traces.get("step", [])))[1] > 5, 30, what="the traces")
+        wait_until(lambda: (state.poll(), not state.worker.snapshot().running
+                            and len(state.traces.get("step", [])) > 5 and state.traces["step"][-1] == state.steps)[1],
+                   30, what="the traces of the paused chains")
         traces = state.traces
         assert np.all(np.diff(traces["step"]) > 0)
         assert np.nanmax(traces["probability"]) <= 1 and np.nanmin(traces["probability"]) >= 0

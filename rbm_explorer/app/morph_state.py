@@ -29,6 +29,7 @@ FRAMES_PER_SECOND = 20
 NOISE = "noise"
 RELEASED_MODES = ("on", "free", "off")
 TRACE_FRAMES = 600
+FRAMES_IN_FLIGHT = 2  # frames sent but not yet painted by the browser before poll() holds the next one
 TRACE_FRAME_STRIDE = 10  # trace plots update every 10th frame (twice a second)
 
 
@@ -324,8 +325,17 @@ class MorphSession(param.Parameterized):
             self._directions[target] = q / max(np.linalg.norm(q), 1e-300)
         return self._directions[target]
 
+    def frame_painted(self, frame: int) -> None:
+        """The page painted ``frame`` (flow control: see ``poll``)."""
+        self._painted = max(getattr(self, "_painted", -1), int(frame))
+
     def poll(self) -> None:
-        """Copy the worker's latest snapshot into the published parameters (runs on the session's loop)."""
+        """Copy the worker's latest snapshot into the published parameters (runs on the session's loop).
+        Once a page reports painted frames, no new frame is published while ``FRAMES_IN_FLIGHT`` are unpainted:
+        a browser slower than the frame rate then shows fewer frames instead of an ever older queue of them."""
+        painted = getattr(self, "_painted", -1)
+        if painted >= 0 and self.frame - painted > FRAMES_IN_FLIGHT:
+            return
         snap = self._worker.snapshot()
         if snap.version == self._last_version:
             return

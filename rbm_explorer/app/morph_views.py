@@ -24,7 +24,7 @@ class MorphGrid(pn.viewable.Viewer):
     state = param.ClassSelector(class_=MorphSession)
 
     def _figure(self, family):
-        from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
+        from bokeh.models import ColumnDataSource, CustomJS, LinearColorMapper, Range1d
         from bokeh.plotting import figure
 
         mosaic = self.state.mosaic
@@ -36,12 +36,17 @@ class MorphGrid(pn.viewable.Viewer):
         fig.axis.visible = False
         fig.grid.visible = False
         mapper = LinearColorMapper(palette="Greys256", low=low, high=high, nan_color=GAP_COLOR)  # low = black
-        source = ColumnDataSource({"image": [mosaic[::-1]]})  # Bokeh's first row is the bottom one
+        source = ColumnDataSource({"image": [mosaic[::-1]], "frame": [self.state.frame]})  # first row = bottom
         fig.image("image", x=0, y=0, dw=cols, dh=rows, source=source, color_mapper=mapper)
+        # flow control: after painting a frame the page reports its number back, and the state holds new
+        # frames while too many are still unpainted, so a slow browser never builds up a queue
+        source.js_on_change("data", CustomJS(args={"source": source}, code="""
+            requestAnimationFrame(() => { source.tags = [source.data.frame[0]]; });"""))
+        source.on_change("tags", lambda attr, old, new: self.state.frame_painted(new[0] if new else -1))
 
         def update(event):
             if event.new is not None and event.new.shape == (rows, cols):
-                source.data = {"image": [event.new[::-1]]}
+                source.data = {"image": [event.new[::-1]], "frame": [self.state.frame]}
 
         watcher = self.state.param.watch(update, "mosaic")
         self._unwatch()
