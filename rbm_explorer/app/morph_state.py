@@ -20,6 +20,7 @@ import numpy as np
 import param
 
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
+from rbm_explorer.analysis.morph import released_setting
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
 from rbm_explorer.app.chain_state import hidden_levels, image_shape_of, tile_chains, visible_levels
 from rbm_explorer.catalog import ModelEntry, families
@@ -55,7 +56,7 @@ def released_setting_for_class(released_classes, target_class: int | None) -> li
     ``None`` (starting from noise) leaves every unit free."""
     if target_class is None:
         return ["free"] * len(released_classes)
-    return ["on" if c == target_class else "off" for c in released_classes]
+    return ["on" if on else "off" for on in released_setting(released_classes, target_class)]
 
 
 GAP_RGB = (157, 180, 208)
@@ -115,6 +116,7 @@ class MorphSession(param.Parameterized):
         self._budget.acquire(self)
         self._worker = None
         self._last_version = -1
+        self._painted = -1  # last frame the page reported painted; -1: no page reports (no flow control)
         self._trace = collections.deque(maxlen=TRACE_FRAMES)
         self._start_v = None
         try:
@@ -327,14 +329,13 @@ class MorphSession(param.Parameterized):
 
     def frame_painted(self, frame: int) -> None:
         """The page painted ``frame`` (flow control: see ``poll``)."""
-        self._painted = max(getattr(self, "_painted", -1), int(frame))
+        self._painted = max(self._painted, int(frame))
 
     def poll(self) -> None:
         """Copy the worker's latest snapshot into the published parameters (runs on the session's loop).
         Once a page reports painted frames, no new frame is published while ``FRAMES_IN_FLIGHT`` are unpainted:
         a browser slower than the frame rate then shows fewer frames instead of an ever older queue of them."""
-        painted = getattr(self, "_painted", -1)
-        if painted >= 0 and self.frame - painted > FRAMES_IN_FLIGHT:
+        if self._painted >= 0 and self.frame - self._painted > FRAMES_IN_FLIGHT:
             return
         snap = self._worker.snapshot()
         if snap.version == self._last_version:
