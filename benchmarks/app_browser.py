@@ -34,22 +34,26 @@ from browser_support import chromium_page, served_app, wait_until  # noqa: E402
 
 PROBE = r"""
 () => {
-  const B = window.__bench = {changes: [], click: null, statusChanges: [], status: null};
+  const B = window.__bench = {changes: [], frames: [], click: null, statusChanges: [], status: null};
   // the grid's data source, found in the Bokeh document; every new frame replaces its data
   let source = null, div = null;
   for (const doc of Bokeh.documents) {
     for (const m of doc.all_models) {
       if (m.glyph && m.glyph.constructor.__name__ === 'Image') source = m.data_source;
-      if (m.constructor.__name__ === 'Div' && /Released/.test(m.text || '')) div = m;
+      // the status line: a JSComponent, whose parameters live on its ``data`` model
+      if (m.data && typeof m.data.html === 'string' && /Released/.test(m.data.html)) div = m.data;
     }
   }
   if (!source) throw new Error('no image source found');
   // a frame counts when it is painted: the first animation frame after its data arrived
-  source.properties.data.change.connect(() => requestAnimationFrame(() => B.changes.push(performance.now())));
-  if (div) div.properties.text.change.connect(() => requestAnimationFrame(() => {
-    const m = /Released\s*0:\s*(on|off|free)/.exec(div.text.replace(/<[^>]+>/g, ''));
+  // ``frames`` keeps the animation frame's own timestamp, shared by everything painted in that frame, so that
+  // the grid and the status line updated by one server message are matched to the same frame
+  source.properties.data.change.connect(() => requestAnimationFrame((t) => {
+    B.changes.push(performance.now()); B.frames.push(t); }));
+  if (div) div.properties.html.change.connect(() => requestAnimationFrame((t) => {
+    const m = /Released\s*0:\s*(on|off|free)/.exec(div.html.replace(/<[^>]+>/g, ''));
     const state = m ? m[1] : null;
-    if (state !== null && state !== B.status) { B.statusChanges.push([performance.now(), state]); B.status = state; }
+    if (state !== null && state !== B.status) { B.statusChanges.push([performance.now(), state, t]); B.status = state; }
   }));
   window.addEventListener('click', () => { B.click = performance.now(); }, true);
   return [!!source, !!div];
@@ -86,9 +90,11 @@ def measure(seconds: float, flips: int) -> dict:
             wait_until(lambda: page.evaluate("window.__bench.statusChanges.length") > n_status, 30,
                        what="the flip to show")
             click = page.evaluate("window.__bench.click")
-            when, state = page.evaluate(f"window.__bench.statusChanges[{n_status}]")
+            when, state, frame_time = page.evaluate(f"window.__bench.statusChanges[{n_status}]")
             assert state != before, (before, state)
-            frame = page.evaluate(f"window.__bench.changes.find(t => t >= {when})")
+            # the first grid frame painted in the same animation frame as the status line or later
+            frame = page.evaluate(f"(() => {{ const B = window.__bench; const i = B.frames.findIndex("
+                                  f"t => t >= {frame_time}); return i < 0 ? null : B.changes[i]; }})()")
             status_ms.append(when - click)
             frame_ms.append((frame if frame is not None else when) - click)
             time.sleep(1.0)

@@ -54,7 +54,7 @@ def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts(
         flipped_at = state.steps
         run_until(state, flipped_at + 300)
         assert state.class_shares["1"] >= 0.9, state.class_shares
-        state.running = False  # paused, every frame publishes the traces (running: every 10th frame)
+        state.running = False  # paused, every frame publishes the traces (running: every 3rd frame)
         wait_until(lambda: (state.poll(), not state.worker.snapshot().running
                             and len(state.traces.get("step", [])) > 5 and state.traces["step"][-1] == state.steps)[1],
                    30, what="the traces of the paused chains")
@@ -76,6 +76,28 @@ def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts(
     finally:
         state.close()
     assert not state.worker.alive and budget.in_use == 0
+
+
+def test_frames_are_paced_but_a_command_is_sent_at_once(monkeypatch):
+    """While the chains run, poll() sends at most one frame per 1/FRAMES_PER_SECOND, but the first snapshot
+    after a user's command goes out on the next poll (the flip latency of issue 5). The frame clock is slowed
+    to one frame per 4 s here, so that the command's frame cannot be a paced one."""
+    from rbm_explorer.app import morph_state
+
+    state = MorphSession(n_chains=16, seed=0, budget=ThreadBudget(limit=1))
+    try:
+        state.steps_per_frame = 60  # snapshots far more often than frames
+        run_until(state, 20)
+        monkeypatch.setattr(morph_state, "FRAMES_PER_SECOND", 0.25)
+        sent, started = state.frame, time.monotonic()
+        time.sleep(0.2)
+        state.poll()
+        assert state.frame == sent, "a second frame within one frame period"
+        state.flip(0)
+        wait_until(lambda: (state.poll(), state.released_modes)[1] == ["off"], 10, what="the flip's frame")
+        assert state.frame == sent + 1 and time.monotonic() - started < 3.5, "the flip waited for the frame clock"
+    finally:
+        state.close()
 
 
 def test_automatic_flip_happens_at_the_chosen_sweep():

@@ -74,6 +74,22 @@ def test_commands_land_between_steps():
                 time.sleep(0.002)
 
 
+def test_a_command_shows_in_the_next_sweep_whatever_the_target_rate():
+    """At one sweep every 5 s, a clamp is followed by a sweep and a snapshot at once, not at the next slot of
+    the schedule; ``commands`` counts the applied commands so that a viewer can tell (the Morph page sends
+    that frame without waiting for its frame clock)."""
+    with SamplerWorker(GibbsEngine(ising_toy(n=100), 8, seed=0), steps_per_second=0.2).start() as worker:
+        worker.wait_for_steps(1, timeout=30)
+        before = worker.snapshot()
+        time.sleep(0.5)  # inside the 5 s wait for the next scheduled sweep
+        worker.clamp_hidden([0], [1])
+        wait_until(lambda: worker.snapshot().commands == before.commands + 1, 2.5,
+                   what="the command's snapshot well before the next scheduled sweep")
+        snap = worker.snapshot()
+        assert snap.steps == before.steps + 1 and np.all(snap.h[:, 0] == 1)
+        assert snap.v.mean() > 0  # this sweep's visibles were drawn with the unit clamped high
+
+
 def test_reinitialize_from_data_and_noise():
     rbm = ising_toy(n=100, w_star=0.01)
     worker = SamplerWorker(GibbsEngine(rbm, 4, seed=0))

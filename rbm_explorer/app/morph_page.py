@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rbm_explorer.app.morph_state import MorphSession
+from rbm_explorer.app.morph_state import POLL_PERIOD_MS, MorphSession
 from rbm_explorer.app.morph_views import MorphPage
 from rbm_explorer.app.pages import ExplorerSession, register_page
 from rbm_explorer.app.shell import add_frame_callback
@@ -15,5 +15,5 @@ MORPH_CHAINS = 64
 def build_morph_page(session: ExplorerSession):
     state = MorphSession(n_chains=MORPH_CHAINS, seed=0)
     session.on_close(state.close)
-    add_frame_callback(session, state.poll)
+    add_frame_callback(session, state.poll, period_ms=POLL_PERIOD_MS)
     return MorphPage(state=state)

@@ -18,6 +18,7 @@ import io
 
 import numpy as np
 import param
+import time
 
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_setting
@@ -26,12 +27,13 @@ from rbm_explorer.app.chain_state import hidden_levels, image_shape_of, tile_cha
 from rbm_explorer.catalog import ModelEntry, families
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
-FRAMES_PER_SECOND = 20
+FRAMES_PER_SECOND = 20  # frames sent to the page per second while the chains run
+POLL_PERIOD_MS = 20  # the page looks for a new snapshot this often, so a frame waits at most 20 ms to be sent
 NOISE = "noise"
 RELEASED_MODES = ("on", "free", "off")
 TRACE_FRAMES = 600
 FRAMES_IN_FLIGHT = 2  # frames sent but not yet painted by the browser before poll() holds the next one
-TRACE_FRAME_STRIDE = 10  # trace plots update every 10th frame (twice a second)
+TRACE_FRAME_STRIDE = 3  # traces are published every 3rd frame; the page redraws one of its four plots each time
 
 
 def released_modes_from_clamps(clamped: dict, units, low: float, high: float) -> list[str]:
@@ -116,6 +118,8 @@ class MorphSession(param.Parameterized):
         self._budget.acquire(self)
         self._worker = None
         self._last_version = -1
+        self._last_commands = -1
+        self._last_frame_at = -np.inf
         self._painted = -1  # last frame the page reported painted; -1: no page reports (no flow control)
         self._trace = collections.deque(maxlen=TRACE_FRAMES)
         self._start_v = None
@@ -340,7 +344,12 @@ class MorphSession(param.Parameterized):
         snap = self._worker.snapshot()
         if snap.version == self._last_version:
             return
-        self._last_version = snap.version
+        # frames are paced at FRAMES_PER_SECOND, except the first one after a user's command, sent at once
+        now = time.monotonic()
+        due = now - self._last_frame_at >= 1.0 / FRAMES_PER_SECOND - POLL_PERIOD_MS / 2000
+        if not due and snap.commands == self._last_commands and snap.running:
+            return
+        self._last_version, self._last_commands, self._last_frame_at = snap.version, snap.commands, now
         low, high = self.hidden_levels
         chain = min(self.watched_chain, self.n_chains - 1)
         v = snap.v[chain].astype(np.float64)
@@ -372,8 +381,7 @@ class MorphSession(param.Parameterized):
         if not self._trace or snap.steps != self._trace[-1]["step"]:
             self._trace.append(point)
         keys = ("step", "input", "projection", "neg_free_energy", "probability")
-        # the trace plots are redrawn at a quarter of the frame rate: redrawing four plots 20 times a second
-        # cost the browser more than everything else on the page (benchmarks/README.md)
+        # traces go out every TRACE_FRAME_STRIDE frames and at once when paused (see MorphTraces)
         publish_traces = not snap.running or self.frame % TRACE_FRAME_STRIDE == 0
         extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
         mosaic = tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains))))

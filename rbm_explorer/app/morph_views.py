@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import time
 
 import numpy as np
 import panel as pn
 import param
+from panel.custom import JSComponent
 
 from rbm_explorer.app.morph_state import MorphSession
 from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tipped
@@ -14,6 +16,8 @@ from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tipped
 GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
 GAP_COLOR = "#9db4d0"  # between chains
+STATUS_PERIOD_S = 0.25  # the status line's running counters are redrawn at most 4 times a second
+URGENT_STATUS = ("released_modes", "status", "error")  # ... but these show at once
 
 
 class MorphGrid(pn.viewable.Viewer):
@@ -31,9 +35,11 @@ class MorphGrid(pn.viewable.Viewer):
         rows, cols = mosaic.shape
         scale = max(1, round(GRID_PIXELS / max(rows, cols)))
         low, high = self.state.visible_levels
+        # no axes, grid or title at all (not merely hidden): the browser resolves the colour of every text
+        # element, hidden or not, from computed styles on each repaint, which cost more than the image itself
         fig = figure(width=cols * scale, height=rows * scale, x_range=Range1d(0, cols), y_range=Range1d(0, rows),
-                     toolbar_location=None, tools="", min_border=0, outline_line_alpha=0)
-        fig.axis.visible = False
+                     toolbar_location=None, tools="", min_border=0, outline_line_alpha=0, title=None,
+                     x_axis_type=None, y_axis_type=None)
         fig.grid.visible = False
         mapper = LinearColorMapper(palette="Greys256", low=low, high=high, nan_color=GAP_COLOR)  # low = black
         source = ColumnDataSource({"image": [mosaic[::-1]], "frame": [self.state.frame]})  # first row = bottom
@@ -64,8 +70,8 @@ class MorphGrid(pn.viewable.Viewer):
 
 class MorphTraces(pn.viewable.Viewer):
     """Four live traces of the watched chain: I*, the projection on q, -F(v) and the judge's probability.
-    One Bokeh ColumnDataSource feeds the four small plots; a watcher on the state's ``traces`` parameter
-    replaces its data (on the session's event loop, never from the sampler thread)."""
+    Each small plot has its own Bokeh ColumnDataSource; a watcher on the state's ``traces`` parameter replaces
+    their data (on the session's event loop, never from the sampler thread)."""
 
     state = param.ClassSelector(class_=MorphSession)
 
@@ -80,10 +86,10 @@ class MorphTraces(pn.viewable.Viewer):
         from bokeh.models import ColumnDataSource, Range1d
         from bokeh.plotting import figure
 
-        keys = ["step"] + [key for key, _, _ in self.PANELS]
-        source = ColumnDataSource({key: [] for key in keys})
-        figures = []
+        sources, figures = [], []
         for (key, label, help_text), color in zip(self.PANELS, TRACE_COLORS):
+            source = ColumnDataSource({"step": [], key: []})
+            sources.append(source)
             # fixed frame and borders: new tick labels never change the layout, so an update only redraws
             fig = figure(frame_width=TRACE_WIDTH - 70, frame_height=TRACE_HEIGHT - 60, title=label,
                          toolbar_location=None, tools="", x_axis_label="sweep", min_border_left=60,
@@ -94,11 +100,21 @@ class MorphTraces(pn.viewable.Viewer):
                 fig.y_range = Range1d(-0.02, 1.02)
             figures.append(fig)
 
-        def update(traces):
-            if traces:
-                source.data = {key: np.asarray(traces.get(key, []), dtype=float) for key in keys}
+        turn = [0]
 
-        update(self.state.traces)
+        def update(traces, everything=False):
+            # while the chains run, each new set of traces redraws one plot, in turn: redrawing a plot costs
+            # the browser about as much as a frame of the grid, and four at once delayed the next frame
+            if not traces:
+                return
+            chosen = range(len(sources)) if everything or not self.state.running else [turn[0] % len(sources)]
+            turn[0] += 1
+            for i in chosen:
+                key = self.PANELS[i][0]
+                sources[i].data = {"step": np.asarray(traces.get("step", []), dtype=float),
+                                   key: np.asarray(traces.get(key, []), dtype=float)}
+
+        update(self.state.traces, everything=True)
         self.state.param.watch(lambda event: update(event.new), "traces")
         title = pn.pane.Markdown(pn.bind(lambda c: f"**Traces of chain {c}**", self.state.param.watched_chain),
                                  margin=(0, 10))
@@ -211,19 +227,48 @@ class MorphStatus(pn.viewable.Viewer):
         return text
 
     def __panel__(self):
-        from bokeh.models import Div
-
         s = self.state
         names = ("steps", "measured_rate", "class_shares", "released_modes", "status", "error")
 
         def text():
             return self._text(*(getattr(s, name) for name in names))
 
-        # a Bokeh Div whose text a watcher replaces: a Panel Markdown or HTML pane re-renders its styles on
-        # every change, which cost 10-15 ms per frame here
-        div = Div(text=text(), width=GRID_PIXELS, height=48)  # fixed size: a new text never re-lays out the page
-        s.param.watch(lambda *events: setattr(div, "text", text()), list(names))
-        return pn.Column(pn.pane.Bokeh(div), css_classes=["morph-status"], width=GRID_PIXELS + 10)
+        line = StatusLine(html=text(), width=GRID_PIXELS, height=48)
+        last = [0.0]
+
+        def refresh(*events):
+            # the running counters are shown at most STATUS_PERIOD_S apart (each new text costs the browser a
+            # little work); a change of the released units, an error, or a pause shows at once, in the same
+            # frame as the grid
+            urgent = s.measured_rate == 0 or any(e.name in URGENT_STATUS for e in events if e.old != e.new)
+            now = time.monotonic()
+            if urgent or now - last[0] >= STATUS_PERIOD_S:
+                last[0] = now
+                new = text()
+                if new != line.html:
+                    line.html = new
+
+        s.param.watch(refresh, list(names))
+        return pn.Column(line, css_classes=["morph-status"], width=GRID_PIXELS + 10)
+
+
+class StatusLine(JSComponent):
+    """A fixed-size line of HTML whose content the page replaces in place. A Bokeh Div (or a Panel Markdown or
+    HTML pane) re-renders on every new text and makes Bokeh re-measure the whole layout, plots included: at
+    20 frames a second that took more of the browser's time than drawing the chains (benchmarks/README.md)."""
+
+    html = param.String(default="", doc="trusted HTML built by the view from escaped values")
+
+    _esm = """
+    export function render({ model, el }) {
+      const box = document.createElement("div");
+      box.className = "status-line";
+      box.innerHTML = model.html;
+      model.on("html", () => { box.innerHTML = model.html; });
+      return box;
+    }
+    """
+    _stylesheets = [".status-line { font-size: 14px; line-height: 1.4; overflow: hidden; }"]
 
 
 ABOUT = """

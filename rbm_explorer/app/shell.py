@@ -39,11 +39,11 @@ def limit_blas_threads() -> None:
     threadpool_limits(limits=int(os.environ.get("RBM_EXPLORER_BLAS_THREADS", "1")), user_api="blas")
 
 
-def add_frame_callback(session: ExplorerSession, poll) -> None:
-    """Run ``poll`` on the session's event loop every frame; stop it when the session closes."""
+def add_frame_callback(session: ExplorerSession, poll, period_ms: int = FRAME_PERIOD_MS) -> None:
+    """Run ``poll`` on the session's event loop every ``period_ms``; stop it when the session closes."""
     if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
         return
-    callback = pn.state.add_periodic_callback(poll, period=FRAME_PERIOD_MS)
+    callback = pn.state.add_periodic_callback(poll, period=period_ms)
     session.on_close(callback.stop)
 
 

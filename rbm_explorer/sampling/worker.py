@@ -47,6 +47,7 @@ class Snapshot:
     steps_per_second: float
     running: bool
     error: str | None = None
+    commands: int = 0  # commands applied so far: a change tells a viewer that a user action has taken effect
 
 
 class _Traces:
@@ -134,6 +135,7 @@ class SamplerWorker:
         traced = min(trace_chains, engine.n_chains)
         self._traces = _Traces(trace_length, traced, len(self.watched_units)) if trace_length else None
         self._version = 0
+        self._commands_applied = 0
         self._commands: collections.deque = collections.deque()
         self._scheduled: list = []  # (step, command, args), queued when the chains reach that step
         self._lock = threading.Lock()
@@ -337,6 +339,7 @@ class SamplerWorker:
             except Exception as exc:  # a bad command must not kill the thread
                 self._error = f"{getattr(command, '__name__', 'command')} failed: {exc}"
             applied = True
+            self._commands_applied += 1
         return applied
 
     def _make_snapshot(self) -> Snapshot:
@@ -364,6 +367,7 @@ class SamplerWorker:
             steps_per_second=self._rate,
             running=self.running,
             error=self._error,
+            commands=self._commands_applied,
         )
 
     def _publish(self) -> None:
@@ -385,6 +389,7 @@ class SamplerWorker:
         last_publish = time.monotonic()
         rate_window = collections.deque(maxlen=64)
         next_step_at = time.monotonic()
+        publish_next = False
         while not self._stop.is_set():
             if not self._run.is_set():
                 if self._apply_commands() or self.snapshot().running:
@@ -393,7 +398,10 @@ class SamplerWorker:
                 self._wake.clear()
                 next_step_at = time.monotonic()
                 continue
-            self._apply_commands()
+            if self._apply_commands():
+                # a user's command shows at once: sweep now and publish that sweep, whatever the schedule
+                next_step_at = time.monotonic()
+                publish_next = True
             target = self._target
             if target is not None:
                 delay = next_step_at - time.monotonic()
@@ -415,9 +423,10 @@ class SamplerWorker:
             rate_window.append(now)
             if len(rate_window) > 1:
                 self._rate = (len(rate_window) - 1) / max(rate_window[-1] - rate_window[0], 1e-9)
-            if now - last_publish >= self.publish_interval:
+            if publish_next or now - last_publish >= self.publish_interval:
                 self._publish()
                 last_publish = now
+                publish_next = False
         self._apply_commands()
         self._publish()
 
