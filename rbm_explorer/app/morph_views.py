@@ -139,9 +139,9 @@ class ReleasedUnitControls(pn.viewable.Viewer):
             modes = s.released_modes
             group = pn.widgets.RadioButtonGroup(
                 options={"on": "on", "free": "free", "off": "off"}, value=modes[k] if k < len(modes) else "free",
-                button_type="primary", button_style="outline", width=170, css_classes=[f"released-mode-{k}"],
+                button_type="primary", button_style="outline", width=150, css_classes=[f"released-mode-{k}"],
                 description=f"Clamp released unit {unit} on (generates {name}), off, or let it sample freely")
-            flip = pn.widgets.Button(name=f"Flip unit {unit}", button_type="warning", width=110,
+            flip = pn.widgets.Button(name=f"Flip unit {unit}", button_type="warning", width=105,
                                      description=f"Flip released unit {unit} in every chain and watch them morph")
 
             def on_mode(event, k=k):
