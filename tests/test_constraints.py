@@ -224,6 +224,20 @@ def test_quadratic_penalty_and_gradient_vs_finite_differences():
     assert cset.penalty(w) == pytest.approx(con.penalty(w))
 
 
+def test_a_truncated_quadratic_constraint_computes_through_its_factors_exactly():
+    """With a rank r much below N the penalty and its gradient go through V^T W_c (r x M_c); they equal the
+    dense formulas to rounding."""
+    rng = np.random.default_rng(12)
+    N, r, units = 64, 5, [1, 2, 4, 5, 7]
+    v = np.linalg.qr(rng.standard_normal((N, r)))[0]
+    q2 = (v * rng.standard_normal(r)) @ v.T
+    w = rng.standard_normal((N, 9))
+    fast, dense = QuadraticConstraint(q2, units, 3.0, rank=r), QuadraticConstraint(q2, units, 3.0)
+    assert fast._factors is not None and dense._factors is None
+    assert fast.penalty(w) == pytest.approx(dense.penalty(w), rel=1e-10)
+    np.testing.assert_allclose(fast.gradient(w), dense.gradient(w), rtol=1e-9, atol=1e-9 * np.abs(dense.gradient(w)).max())
+
+
 # --- truncation -------------------------------------------------------------------------------------------------
 def test_truncation_keeps_planted_rank_two_signal():
     """Features 0 and 1 share a large mean c and shift by +-d with the label: q2 restricted to them is

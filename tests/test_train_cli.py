@@ -40,13 +40,20 @@ def test_multiclass_and_quadratic_recipes(tmp_path):
     assert load_model(tmp_path / "mc.npz").metadata["released_classes"] == [1, 2, 3]
     cli("train", *SMALL, "--constraint", "quadratic", "--epochs", "1", "--out", tmp_path / "q.npz", "--quiet")
     assert load_model(tmp_path / "q.npz").metadata["constraint"]["strength"] > 0
+    # several classes: the Fig. 9(a) linear layout plus one quadratic penalty per class d = 1..3
+    cli("train", *SMALL[:2], "--digits", "0-3", "--hidden", "20", "--constraint", "quadratic", "--released", "3",
+        "--epochs", "1", "--out", tmp_path / "mcq.npz", "--quiet")
+    spec = load_model(tmp_path / "mcq.npz").metadata["constraint"]["spec"]["constraints"]
+    quadratic = [c for c in spec if c["type"] == "quadratic"]
+    assert [c["name"] for c in quadratic] == ["class 1", "class 2", "class 3"]
+    assert all(c["units"] == list(range(3, 20)) for c in quadratic)
 
 
 def test_train_errors_are_one_line(tmp_path):
     assert_one_line_error(cli("train", "--preset", "nope", "--out", tmp_path / "x.npz", check=False),
                           "unknown preset 'nope'; presets: mnist01_none")
-    assert_one_line_error(cli("train", *SMALL[:2], "--digits", "0-3", "--constraint", "quadratic", "--out",
-                              tmp_path / "x.npz", check=False), "quadratic constraints need a two-class label")
+    assert_one_line_error(cli("train", *SMALL[:2], "--digits", "0-3", "--released", "2", "--constraint", "linear",
+                              "--out", tmp_path / "x.npz", check=False), "released must be 0 or 3, got 2")
     assert_one_line_error(cli("train", "--dataset", "cifar", "--out", tmp_path / "x.npz", check=False),
                           "unknown dataset 'cifar'")
 

@@ -221,7 +221,7 @@ def test_a_full_server_gives_a_message_instead_of_a_run():
     (dict(digits="7"), "needs at least two digits"),
     (dict(hidden=4, released=5), "Too many released units: 5 released of 4"),
     (dict(digits="0-3", released=2), "Too many released units for 4 classes"),
-    (dict(digits="0-3", constraint="quadratic", released=0), "needs a two-class label"),
+    (dict(digits="0-3", constraint="quadratic", released=1), "Too many released units for 4 classes"),
     (dict(dataset="bars4", constraint="linear"), "single class"),
 ])
 def test_bad_settings_give_a_message_and_start_nothing(settings, message):

@@ -165,8 +165,6 @@ def settings_problems(settings: dict) -> list[str]:
         return problems
     if s["released"] > s["hidden"]:
         problems.append(f"Too many released units: {s['released']} released of {s['hidden']} hidden units.")
-    elif s["constraint"] == "quadratic" and n_classes != 2:
-        problems.append(f"The quadratic constraint needs a two-class label; these digits have {n_classes} classes.")
     elif n_classes > 2 and s["released"] not in (0, n_classes - 1):
         problems.append(f"Too many released units for {n_classes} classes: use 0 (every unit blind to the label) "
                         f"or {n_classes - 1} (one unit per class but the first, Fig. 9a), not {s['released']}.")

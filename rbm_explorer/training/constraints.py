@@ -527,6 +527,13 @@ class QuadraticConstraint:
         self.strength = float(strength)
         self.rank = None if rank is None else int(rank)
         self.name = name
+        self._factors = None
+        if self.rank is not None and self.rank < self.matrix.shape[0] // 4:
+            # a truncated q2 = V diag(lam) V^T of rank r: the penalty and its gradient go through the
+            # r x M_c matrix V^T W_c, r/N of the dense cost (about 20 times cheaper for MNIST and r = 60)
+            lam, vec = np.linalg.eigh(self.matrix)
+            top = np.argsort(-np.abs(lam), kind="stable")[:self.rank]
+            self._factors = (vec[:, top], lam[top])
 
     @property
     def n_features(self) -> int:
@@ -541,16 +548,30 @@ class QuadraticConstraint:
         qw = self.matrix @ wc
         return w, qw, wc.T @ qw
 
+    def _low_rank_inner(self, weight_matrix, what):
+        """(W, B = V^T W_c, A = W_c^T q2 W_c = B^T diag(lam) B) for a truncated q2 = V diag(lam) V^T."""
+        w = _check_columns(weight_matrix, self.units, self.n_features, what)
+        vec, lam = self._factors
+        b = vec.T @ w[:, self.units]
+        return w, b, b.T @ (lam[:, None] * b)
+
     def penalty(self, weight_matrix) -> float:
         """lambda ||W_c^T q2 W_c||_F^2 (the sum over pairs of Eq. 9 squared)."""
-        _, _, a = self._inner(weight_matrix, "QuadraticConstraint.penalty")
+        inner = self._inner if self._factors is None else self._low_rank_inner
+        a = inner(weight_matrix, "QuadraticConstraint.penalty")[-1]
         return self.strength * float(np.sum(a * a))
 
     def gradient(self, weight_matrix) -> np.ndarray:
         """d penalty / d W: 4 lambda q2 W_c (W_c^T q2 W_c) in the constrained columns, zeros elsewhere."""
-        w, qw, a = self._inner(weight_matrix, "QuadraticConstraint.gradient")
+        if self._factors is None:
+            w, qw, a = self._inner(weight_matrix, "QuadraticConstraint.gradient")
+            grad = qw @ a
+        else:  # q2 W_c A = V (diag(lam) (B A)), never forming the N x M_c product q2 W_c
+            w, b, a = self._low_rank_inner(weight_matrix, "QuadraticConstraint.gradient")
+            vec, lam = self._factors
+            grad = vec @ (lam[:, None] * (b @ a))
         g = np.zeros(w.shape)
-        g[:, self.units] = 4.0 * self.strength * (qw @ a)
+        g[:, self.units] = 4.0 * self.strength * grad
         return g
 
 

@@ -12,8 +12,10 @@ units are constrained and how (PAPERS.md section 1):
   Fig. 9(a) (released unit d-1 forbidden from every q_d' with d' != d); with ``released = 0`` every unit is
   orthogonal to all q_d (Eq. 26);
 * ``'quadratic'``: the soft penalty lambda ||W_c^T q(2) W_c||^2 (Eqs. 8-10) on the constrained units, with
-  q(2) scaled to unit spectral norm so that lambda means the same on every dataset; two classes only. [D] The
-  first-order projection is applied to the same units as well: the paper presents the quadratic constraint
+  q(2) scaled to unit spectral norm so that lambda means the same on every dataset. D > 2 classes: one
+  penalty per class d = 1..D-1, with the one-hot label u_d (Eq. 10 with Eq. 26's labels), on the units that
+  are not released; a truncated q(2) is applied through its factors. [D] The
+  first-order projection is applied to the same units as well (the layouts of ``'linear'``): the paper presents the quadratic constraint
   as the stronger condition (rho = 0 and C = 0), and Fig. 8(b) shows that simple classifiers cannot read the
   label from such models, which the quadratic term alone does not ensure (measured: max |rho| 0.6-0.96).
 
@@ -91,27 +93,37 @@ def build_constraints(recipe: Recipe, features: np.ndarray, labels: np.ndarray, 
         features, labels = features[keep], labels[keep]
     if n_classes == 2:
         u = (labels == 1).astype(np.float64)
-        if recipe.constraint == "linear":
-            constraint = constrain_all_but(m, linear_vector(features, u)[None, :], released)
-            return ConstraintSet([constraint]), released, constraint.units.tolist()
-        units = [mu for mu in range(m) if mu not in released]
         linear = constrain_all_but(m, linear_vector(features, u)[None, :], released)
-        q2 = quadratic_matrix(features, u)
-        if recipe.quadratic_rank is not None:  # keep the top components ([D] in PAPERS.md section 1)
-            rank = None if recipe.quadratic_rank == "mp" else recipe.quadratic_rank
-            q2, _ = truncate_quadratic(q2, features, rank=rank)
-        q2 /= max(np.linalg.norm(q2, 2), 1e-300)  # unit spectral norm: the strength means the same everywhere
-        quadratic = QuadraticConstraint(q2, units, recipe.quadratic_strength)
-        return ConstraintSet([linear, quadratic]), released, units
-    if recipe.constraint == "quadratic":
-        raise ValueError(f"quadratic constraints need a two-class label; this dataset has {n_classes} classes")
+        if recipe.constraint == "linear":
+            return ConstraintSet([linear]), released, linear.units.tolist()
+        units = [mu for mu in range(m) if mu not in released]
+        return ConstraintSet([linear, _quadratic(recipe, features, u, units)]), released, units
     qs = class_vectors(features, labels, n_classes)
     if recipe.released == n_classes - 1:
-        constraints, released = multiclass_released(m, qs)
-        return constraints, list(released), list(range(m))
-    if recipe.released == 0:
-        return ConstraintSet([constrain_all(m, qs)]), [], list(range(m))
-    raise ValueError(f"with {n_classes} classes, released must be 0 or {n_classes - 1}, got {recipe.released}")
+        linear, released = multiclass_released(m, qs)
+        released = list(released)
+    elif recipe.released == 0:
+        linear = ConstraintSet([constrain_all(m, qs)])
+    else:
+        raise ValueError(f"with {n_classes} classes, released must be 0 or {n_classes - 1}, got {recipe.released}")
+    if recipe.constraint == "linear":
+        return linear, released, list(range(m))
+    # one quadratic penalty per class d = 1..D-1 (Eq. 10 with the one-hot label u_d of Eq. 26), on the units
+    # that are not released: they lose the second-order label information too
+    units = [mu for mu in range(m) if mu not in released]
+    quadratic = [_quadratic(recipe, features, (labels == d).astype(np.float64), units, name=f"class {d}")
+                 for d in range(1, n_classes)]
+    return ConstraintSet(linear.constraints + quadratic), released, list(range(m))
+
+
+def _quadratic(recipe: Recipe, features, u, units, name: str | None = None) -> QuadraticConstraint:
+    """The soft constraint on q(2) of label ``u`` (Eq. 10), truncated as the recipe says and scaled to unit
+    spectral norm, so that the strength means the same on every dataset."""
+    q2, rank = quadratic_matrix(features, u), None
+    if recipe.quadratic_rank is not None:  # keep the top components ([D] in PAPERS.md section 1)
+        q2, rank = truncate_quadratic(q2, features, rank=None if recipe.quadratic_rank == "mp" else recipe.quadratic_rank)
+    q2 /= max(np.linalg.norm(q2, 2), 1e-300)
+    return QuadraticConstraint(q2, units, recipe.quadratic_strength, rank=rank, name=name)
 
 
 def flip_hidden_unit(rbm, unit: int) -> None:
