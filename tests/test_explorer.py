@@ -100,6 +100,26 @@ def test_frames_are_paced_but_a_command_is_sent_at_once(monkeypatch):
         state.close()
 
 
+def test_a_hidden_morph_page_costs_no_sampling_and_comes_back_where_it_was():
+    """Another page of the explorer on screen: the Morph chains wait (a classroom of sessions sitting on the
+    Train page samples nothing), then go on from the same sweep when the page is shown again."""
+    state = MorphSession(n_chains=16, seed=0, budget=ThreadBudget(limit=1))
+    try:
+        run_until(state, 10)
+        state.hidden = True
+        wait_until(lambda: not state.worker.snapshot().running, 10, what="the sampler to pause")
+        paused_at = state.worker.snapshot().steps
+        time.sleep(0.5)
+        assert state.worker.snapshot().steps == paused_at and state.running
+        state.variant = "unconstrained"  # a model switch while hidden does not start the chains either
+        time.sleep(0.3)
+        assert not state.worker.snapshot().running
+        state.hidden = False
+        run_until(state, state.worker.snapshot().steps + 10)
+    finally:
+        state.close()
+
+
 def test_automatic_flip_happens_at_the_chosen_sweep():
     state = MorphSession(n_chains=8, seed=2, budget=ThreadBudget(limit=2))
     try:

@@ -295,3 +295,10 @@ def test_served_train_page_trains_saves_and_stays_offline(home):
 
         meta = wait_until(checkpointed, 120, interval=0.5, what="the closed session's checkpoint")[0]
         assert 0 < meta["training"]["update"] < meta["train_page"]["total_updates"]
+
+
+def test_a_finished_unsaved_run_is_offered_for_saving_not_for_resuming(tmp_path):
+    from rbm_explorer.app.train_state import ResumeOffer
+
+    assert ResumeOffer(tmp_path / "a.npz", "a", 2, 5, 20, 50).label == "Resume a (epoch 2 of 5)"
+    assert ResumeOffer(tmp_path / "b.npz", "b", 5, 5, 50, 50).label == "Reopen b (finished, 5 epochs) to save it"

@@ -16,4 +16,5 @@ def build_morph_page(session: ExplorerSession):
     state = MorphSession(n_chains=MORPH_CHAINS, seed=0)
     session.on_close(state.close)
     add_frame_callback(session, state.poll, period_ms=POLL_PERIOD_MS)
+    session.param.watch(lambda event: setattr(state, "hidden", event.new != "morph"), "active_page")
     return MorphPage(state=state)

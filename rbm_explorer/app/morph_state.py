@@ -88,6 +88,7 @@ class MorphSession(param.Parameterized):
     variant = param.Selector(objects=[], doc="Constraint variant of the model (the constraint toggle)")
     start_from = param.Selector(objects=[NOISE], doc="Start the chains from test images of this class, or noise")
     running = param.Boolean(default=True, doc="Sample continuously (on) or pause (off)")
+    hidden = param.Boolean(default=False, doc="The page is not on screen: the chains wait, whatever ``running`` says")
     steps_per_frame = param.Integer(default=2, bounds=(1, 60), doc="Gibbs sweeps per displayed frame (20 frames/s)")
     beta = param.Number(default=1.0, bounds=(0.2, 3.0), step=0.05, doc="Inverse temperature of the sampler")
     auto_flip = param.Boolean(default=False, doc="Flip the first released unit automatically at a chosen step")
@@ -190,7 +191,7 @@ class MorphSession(param.Parameterized):
                                          publish_hz=FRAMES_PER_SECOND * 1.5)
         if restart:
             self.reset()
-        if self.running:
+        if self.running and not self.hidden:
             self._worker.start()
 
     @param.depends("family", watch=True)
@@ -243,9 +244,11 @@ class MorphSession(param.Parameterized):
     def _target_rate(self) -> float:
         return float(self.steps_per_frame * FRAMES_PER_SECOND)
 
-    @param.depends("running", watch=True)
+    @param.depends("running", "hidden", watch=True)
     def _on_running(self):
-        if self.running:
+        # a session on another page of the explorer costs no CPU; the chains go on where they were when the
+        # page comes back
+        if self.running and not self.hidden:
             self._worker.start()
         else:
             self._worker.pause()

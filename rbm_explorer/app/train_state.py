@@ -278,6 +278,8 @@ class ResumeOffer:
 
     @property
     def label(self) -> str:
+        if self.epoch >= self.epochs:  # a run that finished but was never saved: reopening it lets it be saved
+            return f"Reopen {self.run_name} (finished, {self.epochs} epochs) to save it"
         return f"Resume {self.run_name} (epoch {self.epoch} of {self.epochs})"
 
 
