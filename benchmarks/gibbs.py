@@ -51,7 +51,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import numba  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
-from report import save_result  # noqa: E402
+from report import machine_summary, save_result  # noqa: E402
 
 from rbm_explorer._kernels.sampling import two_state_chain  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
@@ -372,8 +372,7 @@ def markdown_section(result: dict) -> str:
     lines += [
         "",
         f"Chain-sweeps/s, median of {m['repeats']} interleaved blocks of ~{m['block_seconds']} s; "
-        f"{m['cpu']}, {m['nproc']} cores, BLAS threads {m['blas_threads']}, numpy {m['numpy']}, "
-        f"numba {m['numba']}, torch {m['torch']}, scikit-learn {m['sklearn']}; {m['date']}.",
+        + machine_summary(m, ("numpy", "numba", "torch", "sklearn")),
         README_END,
     ]
     return "\n".join(lines)

@@ -28,3 +28,16 @@ def save_result(result: dict, name: str, section: str, start: str, end: str, tit
     out.write_text(json.dumps(result, indent=2) + "\n")
     update_readme(BENCH_DIR / "README.md", section, start, end, title)
     return out
+
+
+LIBRARY_NAMES = {"numpy": "numpy", "numba": "numba", "torch": "torch", "sklearn": "scikit-learn"}
+
+
+def machine_summary(m: dict, libraries=("numpy", "numba", "torch"), torch_threads: bool = False) -> str:
+    """The machine line under a benchmark table: CPU, cores, threads, library versions and the date, from
+    the ``machine`` record of ``gibbs.machine_info``."""
+    parts = [m["cpu"], f"{m['nproc']} cores", f"BLAS threads {m['blas_threads']}"]
+    if torch_threads:
+        parts.append(f"torch threads {m['torch_threads']}")
+    parts += [f"{LIBRARY_NAMES[name]} {m[name]}" for name in libraries]
+    return ", ".join(parts) + f"; {m['date']}."

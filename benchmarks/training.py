@@ -41,7 +41,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))  # gibbs.py puts this checkout (BENCH_DIR.parent) first on sys.path
 
 from gibbs import calibrate, fmt_ratio, machine_info, numpy_blas_threads, timed, torch  # noqa: E402
-from report import save_result  # noqa: E402
+from report import machine_summary, save_result  # noqa: E402
 
 from rbm_explorer.datasets import load_dataset  # noqa: E402
 from rbm_explorer.training.config import TrainingConfig  # noqa: E402
@@ -258,8 +258,7 @@ def markdown_section(result: dict) -> str:
         "",
         f"MNIST 8,000 training digits, 784 x {N_HIDDEN}, batch {BATCH}, {CHAINS} persistent chains, "
         f"k = {GIBBS_STEPS}, SGD; median of {m['repeats']} interleaved blocks of ~{m['block_seconds']} s; "
-        f"{m['cpu']}, {m['nproc']} cores, BLAS threads {m['blas_threads']}, torch threads {m['torch_threads']}, "
-        f"numpy {m['numpy']}, numba {m['numba']}, torch {m['torch']}; {m['date']}.",
+        + machine_summary(m, torch_threads=True),
         README_END,
     ]
     return "\n".join(lines)
