@@ -51,7 +51,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import numba  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
-from report import machine_summary, save_result  # noqa: E402
+from report import finish, machine_summary, save_result  # noqa: E402
 
 from rbm_explorer._kernels.sampling import two_state_chain  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
@@ -426,10 +426,7 @@ def main(argv=None) -> dict:
         rows.append(make_row(n_visible, n_hidden, n_chains, rates))
         print_row(rows[-1])
     result = {"rows": rows, "machine": machine_info(args.quick, args.repeats, block_seconds)}
-    if not args.quick:
-        print(f"saved {save(result)} and updated {BENCH_DIR / 'README.md'}", file=sys.stderr)
-    print(json.dumps(result))
-    return result
+    return finish(result, save, args.quick)
 
 
 if __name__ == "__main__":

@@ -41,3 +41,14 @@ def machine_summary(m: dict, libraries=("numpy", "numba", "torch"), torch_thread
         parts.append(f"torch threads {m['torch_threads']}")
     parts += [f"{LIBRARY_NAMES[name]} {m[name]}" for name in libraries]
     return ", ".join(parts) + f"; {m['date']}."
+
+
+def finish(result: dict, save, quick: bool) -> dict:
+    """End of a benchmark run: a full run saves the result and rewrites its README table (``save(result)``);
+    every run prints the result as the last line of stdout, as JSON."""
+    import sys
+
+    if not quick:
+        print(f"saved {save(result)} and updated {BENCH_DIR / 'README.md'}", file=sys.stderr)
+    print(json.dumps(result))
+    return result

@@ -29,7 +29,6 @@ Usage: ``python benchmarks/training.py [--quick] [--repeats R]`` (about 1.5 minu
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -41,7 +40,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))  # gibbs.py puts this checkout (BENCH_DIR.parent) first on sys.path
 
 from gibbs import calibrate, fmt_ratio, machine_info, numpy_blas_threads, timed, torch  # noqa: E402
-from report import machine_summary, save_result  # noqa: E402
+from report import finish, machine_summary, save_result  # noqa: E402
 
 from rbm_explorer.datasets import load_dataset  # noqa: E402
 from rbm_explorer.training.config import TrainingConfig  # noqa: E402
@@ -289,10 +288,7 @@ def main(argv=None) -> dict:
     rows = make_rows(measure(args.repeats, block_seconds))
     print_table(rows)
     result = {"rows": rows, "machine": training_machine_info(args.quick, args.repeats, block_seconds)}
-    if not args.quick:
-        print(f"saved {save(result)} and updated {BENCH_DIR / 'README.md'}", file=sys.stderr)
-    print(json.dumps(result))
-    return result
+    return finish(result, save, args.quick)
 
 
 if __name__ == "__main__":
