@@ -109,19 +109,16 @@ def multiclass_walk():
     meta = m.metadata
     judge = class_judge(meta["dataset"])
     return class_walk(m.rbm, judge, meta["released_units"], meta["released_classes"], WALK, steps=500,
-                      n_chains=64, seed=8)
+                      n_chains=WALK_CHAINS, seed=8)
+
+
+WALK_CHAINS = 256  # the share of a phase has sd <= 0.025 at this size (binomial, p >= 0.8)
 
 
 @pytest.mark.slow
-def test_the_multiclass_walk_generates_every_class_well_above_chance(multiclass_walk):
-    """Each phase of 1 -> 2 -> 3 -> 0 shows its class in at least 40 % of 64 chains. Switches that did
-    nothing would leave the chains in one class and score 0 on the other phases; a random quarter-each mix
-    would score about 25 % (sd 5.4 % at 64 chains). The paper's own bar is the xfail test below."""
-    assert min(multiclass_walk) >= 0.40, dict(zip(WALK, multiclass_walk))
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="Fig. 9(e) at the issue's 80 % bar is not reached yet: class 3 reaches about "
-                                       "half the chains (assets/README.md explains why)")
-def test_the_multiclass_walk_reaches_the_papers_80_percent(multiclass_walk):
+def test_the_multiclass_walk_generates_every_class(multiclass_walk):
+    """Fig. 9(e): 1 -> 2 -> 3 -> 0, switching the released units every 500 sweeps (unit d on and the others
+    off for class d, all off for 0). Each phase ends with at least 80 % of the chains showing its class, as the
+    independent judge sees them. The bundled model's stationary shares are about 0.97 / 1.0 / 0.98 / 0.88 for
+    classes 0-3 (assets/README.md); class 3 is the closest to the bar, about 3.5 sd above it at 256 chains."""
     assert min(multiclass_walk) >= 0.80, dict(zip(WALK, multiclass_walk))
