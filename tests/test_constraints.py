@@ -236,6 +236,13 @@ def test_a_truncated_quadratic_constraint_computes_through_its_factors_exactly()
     assert fast._factors is not None and dense._factors is None
     assert fast.penalty(w) == pytest.approx(dense.penalty(w), rel=1e-10)
     np.testing.assert_allclose(fast.gradient(w), dense.gradient(w), rtol=1e-9, atol=1e-9 * np.abs(dense.gradient(w)).max())
+    # stored as its factors (r x (N + 1) numbers instead of N x N) and read back to the same constraint
+    cset = ConstraintSet([fast, dense])
+    arrays, meta = cset.arrays(), cset.to_metadata()
+    assert [a.shape for a in arrays.values()] == [(r, N + 1), (N, N)]
+    back = ConstraintSet.from_metadata(meta, arrays)
+    np.testing.assert_allclose(back.quadratic[0].matrix, q2, atol=1e-12)
+    assert back.quadratic[0]._factors is not None and back.penalty(w) == pytest.approx(cset.penalty(w), rel=1e-10)
 
 
 # --- truncation -------------------------------------------------------------------------------------------------

@@ -416,7 +416,7 @@ class TrainRun:
                     values.pop()
             curves["update"].append(t.update)
             curves["linear"].append(float(p.monitor.violation(w)))
-            curves["quadratic"].append(quadratic[0] if quadratic else float("nan"))
+            curves["quadratic"].append(max(quadratic) if quadratic else float("nan"))  # the worst class
             if len(curves["update"]) > MAX_CURVE_POINTS:  # keep the whole run at half the resolution
                 for key in curves:
                     curves[key] = curves[key][::2]

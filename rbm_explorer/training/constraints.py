@@ -674,7 +674,9 @@ class ConstraintSet:
 
     # --- storage -----------------------------------------------------------------------------------------
     def _array_name(self, prefix: str, k: int, c) -> str:
-        return f"{prefix}{k}_{'forbidden' if isinstance(c, LinearConstraint) else 'matrix'}"
+        if isinstance(c, LinearConstraint):
+            return f"{prefix}{k}_forbidden"
+        return f"{prefix}{k}_{'factors' if c._factors is not None else 'matrix'}"
 
     def to_metadata(self, prefix: str = "constraint_") -> dict:
         """JSON-compatible description; the arrays it names come from ``arrays(prefix)``.
@@ -682,6 +684,10 @@ class ConstraintSet:
         ``{"kind": "rbm_explorer.constraints", "version": 1, "constraints": [{"type": "linear", "units": [...],
         "array": "constraint_0_forbidden", "n_vectors": K, "rank": r, "name": ...}, {"type": "quadratic",
         "units": [...], "array": "constraint_1_matrix", "strength": lambda, "rank": r or null, "name": ...}]}``
+
+        A q2 truncated to a rank r below n_features / 4 is stored as its factors instead of the dense matrix:
+        ``constraint_1_factors``, an (r, n_features + 1) array whose rows are lam_k followed by the eigenvector
+        v_k, so that q2 = sum_k lam_k v_k v_k^T (a 784 x 784 q2 of rank 15 takes 94 kB instead of 4.9 MB).
         """
         entries = []
         for k, c in enumerate(self.constraints):
@@ -698,10 +704,17 @@ class ConstraintSet:
 
     def arrays(self, prefix: str = "constraint_") -> dict:
         """name -> float64 array (forbidden vectors (K, n_features) or q2 (n_features, n_features))."""
-        return {
-            self._array_name(prefix, k, c): (c.forbidden if isinstance(c, LinearConstraint) else c.matrix)
-            for k, c in enumerate(self.constraints)
-        }
+        out = {}
+        for k, c in enumerate(self.constraints):
+            if isinstance(c, LinearConstraint):
+                value = c.forbidden
+            elif c._factors is not None:
+                vec, lam = c._factors
+                value = np.column_stack([lam, vec.T])
+            else:
+                value = c.matrix
+            out[self._array_name(prefix, k, c)] = value
+        return out
 
     @classmethod
     def from_metadata(cls, meta: dict, arrays: dict) -> "ConstraintSet":
@@ -719,6 +732,10 @@ class ConstraintSet:
             if entry.get("type") == "linear":
                 out.append(LinearConstraint(arr, entry["units"], name=entry.get("name")))
             elif entry.get("type") == "quadratic":
+                if name.endswith("_factors"):  # rows (lam_k, v_k): q2 = sum_k lam_k v_k v_k^T
+                    if arr.ndim != 2 or arr.shape[1] < 2:
+                        raise ValueError(f"constraint array {name!r} must be (rank, n_features + 1), got {arr.shape}")
+                    arr = (arr[:, 1:].T * arr[:, 0]) @ arr[:, 1:]
                 out.append(QuadraticConstraint(arr, entry["units"], entry.get("strength", 1.0),
                                                rank=entry.get("rank"), name=entry.get("name")))
             else:

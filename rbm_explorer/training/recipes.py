@@ -177,8 +177,8 @@ def label_metrics(rbm, dataset: Dataset, released, constrained, constraints) -> 
                                    (roc_auc_score(labels, inputs[:, mu]) for mu in released)]
     if constraints is not None:
         metrics["constraint_violation"] = float(constraints.violation(rbm.weight_matrix))
-        for c in constraints.quadratic:
-            metrics["quadratic_residual"] = quadratic_residual(c, rbm.weight_matrix)
+        if constraints.quadratic:  # the largest over the classes' penalties (one per class d = 1..D-1)
+            metrics["quadratic_residual"] = max(quadratic_residual(c, rbm.weight_matrix) for c in constraints.quadratic)
     return metrics
 
 
