@@ -198,6 +198,32 @@ def test_stop_checkpoints_and_offers_to_resume():
         state.close()
 
 
+def test_a_run_resumed_in_one_tab_is_not_offered_to_another(home):
+    """Two tabs must never write one checkpoint: while tab A trains a resumed run, a new tab is not offered it,
+    and a tab that showed the offer before A resumed gets a message instead of becoming a second writer (the
+    claim itself: tests/test_training.py)."""
+    budget = ThreadBudget(limit=2)
+    first = session(budget, max_updates_per_second=25, epochs=3)
+    assert first.start(), first.error
+    wait_for(first, lambda s: s.updates_done >= 3, what="three updates")
+    name = first.run_name
+    first.close()
+    late = TrainSession(budget=budget)  # opened while nobody trains: offered the run
+    tab_a = TrainSession(budget=budget, max_updates_per_second=25)
+    try:
+        assert late.resume_label.startswith(f"Resume {name}")
+        assert tab_a.resume(), tab_a.error
+        wait_for(tab_a, lambda s: s.phase == "training", what="tab A training")
+        assert TrainSession(budget=budget).resume_label == ""
+        # tab B still shows the offer it got before tab A resumed; clicking it starts nothing
+        assert not late.resume() and late.error == "There is no checkpoint to resume." and late.resume_label == ""
+        assert tab_a.running and not late.running
+    finally:
+        tab_a.close()
+        late.close()
+    assert trainer_threads() == [] and budget.in_use == 0
+
+
 def test_a_full_server_gives_a_message_instead_of_a_run():
     state = session(ThreadBudget(limit=0))
     assert not state.start()

@@ -124,6 +124,48 @@ def test_resumed_run_reaches_the_same_weights(tmp_path):
     save_checkpoint(resumed, tmp_path / "final.npz")
 
 
+def test_two_runs_never_write_one_checkpoint(tmp_path):
+    """A run claims its checkpoint (``CheckpointClaim``): a second run on the same file - in this process or
+    another one - stops with ``CheckpointBusy`` before training; once the first has ended, the file is free and
+    no lock file is left behind."""
+    import subprocess
+    import sys
+
+    from rbm_explorer.training.checkpoint import CheckpointBusy, CheckpointClaim, checkpoint_busy
+
+    rbm0 = tiny_rbm("binary", "binary", seed=46)
+    states, log_p = log_prob_visible_exact(rbm0)
+    data = states[np.random.default_rng(9).choice(len(states), 120, p=np.exp(log_p))]
+    config = TrainingConfig(gibbs_steps=1, batch_size=30, epochs=3)
+
+    def fresh():
+        return Trainer(initialize_rbm("binary", "binary", 6, 3, rbm0.visible.features(data), config), data, config)
+
+    path = tmp_path / "run.npz"
+    first = train_with_checkpoints(fresh(), path, seconds=0)
+    next(first)  # the first run is under way
+    assert checkpoint_busy(path)
+    second = fresh()
+    with pytest.raises(CheckpointBusy, match="run.npz is in use by another run"):
+        next(train_with_checkpoints(second, path, seconds=0))
+    assert second.update == 0  # it trained nothing
+    list(first)
+    assert not checkpoint_busy(path) and not list(tmp_path.glob("*.lock"))
+    assert len(list(train_with_checkpoints(fresh(), path, seconds=0))) == 3
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from rbm_explorer.training.checkpoint import CheckpointClaim; "
+        f"c = CheckpointClaim({str(path)!r}); print('held', flush=True); sys.stdin.readline()")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CheckpointBusy):
+            CheckpointClaim(path)
+    finally:
+        holder.communicate("\n", timeout=60)
+    CheckpointClaim(path).release()  # the other process has ended: its claim went with it
+
+
 @pytest.mark.parametrize("algorithm", ["pcd", "cd", "rdm"])
 def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(tmp_path, algorithm):
     """``stop`` ends the run between two updates in the middle of epoch 2; the checkpoint written there resumes

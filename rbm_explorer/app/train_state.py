@@ -43,7 +43,7 @@ from rbm_explorer.datasets import DatasetError, list_datasets
 from rbm_explorer.datasets.encode import parse_classes
 from rbm_explorer.datasets.faces import ATTRIBUTES
 from rbm_explorer.layers import layer_class
-from rbm_explorer.training.checkpoint import read_checkpoint_metadata, train_with_checkpoints
+from rbm_explorer.training.checkpoint import checkpoint_busy, read_checkpoint_metadata, train_with_checkpoints
 from rbm_explorer.training.config import ALGORITHMS, TrainingConfig
 from rbm_explorer.training.loop import History, Trainer
 from rbm_explorer.training.recipes import (
@@ -289,7 +289,7 @@ def newest_checkpoint(folder: Path | None = None, exclude: Path | None = None) -
     if not folder.is_dir():
         return None
     for path in sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
-        if exclude is not None and path == exclude:
+        if (exclude is not None and path == exclude) or checkpoint_busy(path):  # busy: running in another tab
             continue
         meta = read_checkpoint(path)
         if meta is None:

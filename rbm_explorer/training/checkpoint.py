@@ -10,6 +10,7 @@ and chain steps an uninterrupted run would have made, so it reaches the same wei
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -105,18 +106,82 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
     return trainer
 
 
+class CheckpointBusy(RuntimeError):
+    """Another run is writing this checkpoint."""
+
+
+class CheckpointClaim:
+    """An exclusive claim on a checkpoint while a run writes it, so that two runs - two browser tabs resuming
+    the same run, two server processes, a second ``rbm-explorer train --resume`` - never write one file.
+
+    The claim is an ``flock`` on ``<checkpoint>.lock``, removed again on release. The operating system drops
+    the lock when the process ends, so a crash leaves no stale claim (only the small file). A lock taken on a
+    file that a finishing run removed meanwhile is not a claim: the inode is checked and the lock taken again.
+    Where ``flock`` does not exist (Windows), claims are not enforced."""
+
+    def __init__(self, path):
+        self.path = Path(f"{path}.lock")
+        self._file = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):
+            handle = open(self.path, "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                break
+            try:
+                current = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                current = False
+            if current:
+                self._file = handle
+                return
+            handle.close()
+        raise CheckpointBusy(f"checkpoint {Path(path).name} is in use by another run (another tab, server process "
+                             "or command); wait for it to stop")
+
+    def release(self) -> None:
+        """Give the claim up (idempotent): remove the lock file while still holding it, then unlock."""
+        if self._file is not None:
+            try:
+                self.path.unlink()
+            except OSError:
+                pass
+            self._file.close()  # closing the file drops the flock
+            self._file = None
+
+
+def checkpoint_busy(path) -> bool:
+    """True while another run holds the checkpoint's claim (``CheckpointClaim``)."""
+    try:
+        CheckpointClaim(path).release()
+        return False
+    except CheckpointBusy:
+        return True
+
+
 def train_with_checkpoints(trainer: Trainer, path, seconds: float = 30.0, metadata: dict | None = None,
                            progress=None, stop=None):
     """Run the trainer, checkpointing atomically at the first epoch end after every ``seconds`` of training
-    (0: after every epoch) and at the end; yields epoch records.
+    (0: after every epoch) and at the end; yields epoch records. The checkpoint is claimed for the whole run
+    (``CheckpointClaim``): a second run on the same file raises ``CheckpointBusy`` before training.
 
     ``stop`` (see ``Trainer.run``) ends the run at an update boundary; the state there is checkpointed too,
     unless no update was made since the call (there is nothing new to save)."""
-    last, first_update = time.monotonic(), trainer.update
-    for record in trainer.run(callback=progress, stop=stop):
-        if time.monotonic() - last >= seconds or record.epoch == trainer.config.epochs:
+    claim = CheckpointClaim(path)
+    try:
+        last, first_update = time.monotonic(), trainer.update
+        for record in trainer.run(callback=progress, stop=stop):
+            if time.monotonic() - last >= seconds or record.epoch == trainer.config.epochs:
+                save_checkpoint(trainer, path, metadata)
+                last = time.monotonic()
+            yield record
+        if trainer.epoch < trainer.config.epochs and trainer.update > first_update:
             save_checkpoint(trainer, path, metadata)
-            last = time.monotonic()
-        yield record
-    if trainer.epoch < trainer.config.epochs and trainer.update > first_update:
-        save_checkpoint(trainer, path, metadata)
+    finally:
+        claim.release()
