@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import collections
 import io
+import time
 
 import numpy as np
 import param
-import time
 
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_setting
