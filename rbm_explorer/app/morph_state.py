@@ -350,7 +350,8 @@ class MorphSession(param.Parameterized):
         # frames are paced at FRAMES_PER_SECOND, except the first one after a user's command, sent at once
         now = time.monotonic()
         due = now - self._last_frame_at >= 1.0 / FRAMES_PER_SECOND - POLL_PERIOD_MS / 2000
-        if not due and snap.commands == self._last_commands and snap.running:
+        command_frame = snap.commands != self._last_commands
+        if not due and not command_frame and snap.running:
             return
         self._last_version, self._last_commands, self._last_frame_at = snap.version, snap.commands, now
         low, high = self.hidden_levels
@@ -385,7 +386,8 @@ class MorphSession(param.Parameterized):
             self._trace.append(point)
         keys = ("step", "input", "projection", "neg_free_energy", "probability")
         # traces go out every TRACE_FRAME_STRIDE frames and at once when paused (see MorphTraces)
-        publish_traces = not snap.running or self.frame % TRACE_FRAME_STRIDE == 0
+        # ... but not with the frame that answers a command: that one carries only what the user waits for
+        publish_traces = not snap.running or (self.frame % TRACE_FRAME_STRIDE == 0 and not command_frame)
         extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
         mosaic = tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains))))
         self.param.update(
