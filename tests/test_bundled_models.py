@@ -130,7 +130,7 @@ def test_the_smiling_released_unit_switches_the_faces_smile():
     """Fig. 6 on procedural faces: the released unit clamped to the state of each class in turn (not smiling,
     smiling, not smiling; 500 sweeps each, 256 chains). The judge, a logistic regression on real faces, gets
     88 % of held-out faces right, so a perfect model would score about 0.88 per phase; the model scores about
-    0.81-0.85 (assets/README.md), and 0.70 is 3.5 sd (binomial, 256 chains) below the lowest. The earlier
+    0.81-0.85 (assets/README.md), and 0.70 is 4.5 sd (binomial, 256 chains) below the lowest. The earlier
     model, trained at a fifth of the learning rate, reached only 0.50 for the smiling phase."""
     from rbm_explorer.analysis.judge import class_judge
     from rbm_explorer.analysis.morph import class_walk

@@ -14,8 +14,8 @@ units are constrained and how (PAPERS.md section 1):
 * ``'quadratic'``: the soft penalty lambda ||W_c^T q(2) W_c||^2 (Eqs. 8-10) on the constrained units, with
   q(2) scaled to unit spectral norm so that lambda means the same on every dataset. D > 2 classes: one
   penalty per class d = 1..D-1, with the one-hot label u_d (Eq. 10 with Eq. 26's labels), on the units that
-  are not released; a truncated q(2) is applied through its factors. [D] The
-  first-order projection is applied to the same units as well (the layouts of ``'linear'``): the paper presents the quadratic constraint
+  are not released; a truncated q(2) is applied through its factors. [D] The first-order projection is
+  applied to the same units as well (the layouts of ``'linear'``): the paper presents the quadratic constraint
   as the stronger condition (rho = 0 and C = 0), and Fig. 8(b) shows that simple classifiers cannot read the
   label from such models, which the quadratic term alone does not ensure (measured: max |rho| 0.6-0.96).
 
