@@ -34,18 +34,34 @@ class Clamp:
 
 @dataclass
 class ChainState:
-    """The state of ``n_chains`` chains in feature form (float32) with their random counters."""
+    """Everything that determines the chains' future: states in feature form (float32), the per-chain
+    random counters used by the sampling kernels, and ``rng``, the Generator that draws restart noise and
+    initial labels. Saving and restoring a ``ChainState`` (``random_state`` / ``set_random_state`` for the
+    random parts) reproduces the chains exactly."""
 
     v: np.ndarray
     h: np.ndarray
     label: np.ndarray | None
     counters: np.ndarray
+    rng: np.random.Generator
     steps: int = 0
     clamps: dict[str, dict[int, np.ndarray]] = field(default_factory=lambda: {"v": {}, "h": {}, "label": {}})
 
     @property
     def n_chains(self) -> int:
         return self.v.shape[0]
+
+    def random_state(self) -> dict:
+        """The random parts as plain data: the per-chain counters and the Generator's bit-generator state."""
+        return {"counters": self.counters.copy(), "rng": self.rng.bit_generator.state}
+
+    def set_random_state(self, saved: dict) -> None:
+        """Restore what ``random_state`` returned."""
+        counters = np.asarray(saved["counters"], dtype=np.uint64)
+        if counters.shape != self.counters.shape:
+            raise ValueError(f"saved random counters are for {counters.shape[0]} chains, not {self.n_chains}")
+        self.counters[:] = counters
+        self.rng.bit_generator.state = saved["rng"]
 
 
 def as_generator(seed) -> np.random.Generator:
@@ -78,13 +94,12 @@ class GibbsEngine:
             raise ValueError(f"n_chains must be at least 1, got {n_chains}")
         self.beta = beta
         rng = as_generator(seed)
-        self._rng = rng
         self.set_model(rbm)
         n_v, n_h = rbm.visible.n_features, rbm.hidden.n_units
         v = np.empty((n_chains, n_v), np.float32)
         h = np.zeros((n_chains, n_h), np.float32)
         label = None if rbm.label is None else np.zeros((n_chains, rbm.label.n_features), np.float32)
-        self.state = ChainState(v, h, label, seed_chain_states(n_chains, rng))
+        self.state = ChainState(v, h, label, seed_chain_states(n_chains, rng), rng)
         self._inputs_h = np.empty((n_chains, n_h), np.float32)
         self._inputs_v = np.empty((n_chains, n_v), np.float32)
         self._inputs_label = None if label is None else np.empty_like(label)
@@ -133,7 +148,7 @@ class GibbsEngine:
         """
         rbm, st, n = self.rbm, self.state, self.n_chains
         if init_v is None:
-            st.v[:] = rbm.visible.random_features(n, self._rng)
+            st.v[:] = rbm.visible.random_features(n, st.rng)
         else:
             data = np.asarray(init_v)
             if data.ndim == 1:
@@ -143,7 +158,7 @@ class GibbsEngine:
             rows = rbm.visible.features(rbm.visible.check_values(data))
             st.v[:] = rows[np.arange(n) % rows.shape[0]]
         if st.label is not None:
-            labels = self._rng.integers(0, rbm.label.n_classes, n) if init_label is None else init_label
+            labels = st.rng.integers(0, rbm.label.n_classes, n) if init_label is None else init_label
             labels = np.broadcast_to(np.asarray(labels), (n,))
             st.label[:] = rbm.label.features(rbm.label.check_values(labels))
         for layer in ("v", "label"):

@@ -37,7 +37,7 @@ def save_checkpoint(trainer: Trainer, path, metadata: dict | None = None) -> Pat
         "epoch": trainer.epoch,
         "update": trainer.update,
         "batch": trainer.batch,
-        "engine_rng": engine._rng.bit_generator.state,
+        "engine_rng": engine.state.rng.bit_generator.state,
         "engine_steps": engine.state.steps,
         "epochs": [vars(r) for r in trainer.history.epochs],
     }
@@ -97,7 +97,7 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
     state.h[...] = arrays["chains_h"]
     state.counters[...] = arrays["chains_counters"]
     state.steps = training.get("engine_steps", 0)
-    trainer.engine._rng.bit_generator.state = training["engine_rng"]
+    trainer.engine.state.rng.bit_generator.state = training["engine_rng"]
     _restore_counters(path, trainer, training)
     trainer.history.weight_snapshots = {
         int(name.rsplit("_", 1)[1]): arr for name, arr in arrays.items() if name.startswith("weights_epoch_")

@@ -329,7 +329,7 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             "h": engine.state.h.copy(),
             "counters": engine.state.counters.copy(),
             "steps": engine.state.steps,
-            "rng": engine._rng.bit_generator.state,
+            "rng": engine.state.rng.bit_generator.state,
         }
 
     @staticmethod
@@ -342,7 +342,7 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             state.h[...] = saved["h"]
             state.counters[...] = saved["counters"]
             state.steps = saved["steps"]
-        trainer.engine._rng.bit_generator.state = saved["rng"]
+        trainer.engine.state.rng.bit_generator.state = saved["rng"]
 
     # --- public API ----------------------------------------------------------------------------------------
     def fit(self, X, y=None):
