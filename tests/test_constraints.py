@@ -1,4 +1,5 @@
-"""Label-derived constraints (PAPERS.md section 1, seed 000): formulas, projections, layouts, storage, theory."""
+"""Label-derived constraints (PAPERS.md section 1): formulas, projections, layouts, storage, the constraint
+protocol, and the semi-supervised theory."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import numpy as np
 import pytest
 from scipy.linalg import null_space
 
+from rbm_explorer.analysis.semi_supervised import expected_overlap, overlap
 from rbm_explorer.layers import Binary, Potts
 from rbm_explorer.rbm import RBM
 from rbm_explorer.training.constraints import (
+    Constraint,
     ConstraintSet,
     LinearConstraint,
     QuadraticConstraint,
@@ -18,13 +21,12 @@ from rbm_explorer.training.constraints import (
     class_vectors,
     constrain_all,
     constrain_all_but,
-    expected_overlap,
     ising_quadratic_matrix,
     linear_vector,
     marchenko_pastur_edge,
     multiclass_released,
-    overlap,
     quadratic_matrix,
+    register_constraint,
     truncate_quadratic,
 )
 
@@ -233,7 +235,7 @@ def test_a_truncated_quadratic_constraint_computes_through_its_factors_exactly()
     q2 = (v * rng.standard_normal(r)) @ v.T
     w = rng.standard_normal((N, 9))
     fast, dense = QuadraticConstraint(q2, units, 3.0, rank=r), QuadraticConstraint(q2, units, 3.0)
-    assert fast._factors is not None and dense._factors is None
+    assert fast.factors is not None and dense.factors is None
     assert fast.penalty(w) == pytest.approx(dense.penalty(w), rel=1e-10)
     np.testing.assert_allclose(fast.gradient(w), dense.gradient(w), rtol=1e-9, atol=1e-9 * np.abs(dense.gradient(w)).max())
     # stored as its factors (r x (N + 1) numbers instead of N x N) and read back to the same constraint
@@ -242,7 +244,7 @@ def test_a_truncated_quadratic_constraint_computes_through_its_factors_exactly()
     assert [a.shape for a in arrays.values()] == [(r, N + 1), (N, N)]
     back = ConstraintSet.from_metadata(meta, arrays)
     np.testing.assert_allclose(back.quadratic[0].matrix, q2, atol=1e-12)
-    assert back.quadratic[0]._factors is not None and back.penalty(w) == pytest.approx(cset.penalty(w), rel=1e-10)
+    assert back.quadratic[0].factors is not None and back.penalty(w) == pytest.approx(cset.penalty(w), rel=1e-10)
 
 
 # --- truncation -------------------------------------------------------------------------------------------------
@@ -361,3 +363,113 @@ def test_metadata_round_trip_through_model_file(tmp_path):
     assert back.to_metadata() == meta
     with pytest.raises(ValueError, match="missing"):
         ConstraintSet.from_metadata(meta, {})
+
+
+# --- the protocol: a third kind of constraint needs no change to ConstraintSet ----------------------------------
+@register_constraint
+class BoxBound(Constraint):
+    """Toy constraint: lower[i] <= W[i, mu] <= upper[i] for the listed units, hard (clipped after an update) and,
+    with ``strength`` > 0, soft as well (strength * sum of the squared excess beyond the box)."""
+
+    kind = "test_box"
+
+    def __init__(self, bounds, units, strength: float = 0.0, name=None):
+        super().__init__(units, name)
+        self.bounds = np.asarray(bounds, dtype=np.float64)
+        self.strength = float(strength)
+
+    @property
+    def n_features(self):
+        return self.bounds.shape[1]
+
+    def _excess(self, w):
+        cols = self.check_weights(w, "BoxBound")[:, self.units]
+        lower, upper = self.bounds[0][:, None], self.bounds[1][:, None]
+        return np.maximum(cols - upper, 0.0) - np.maximum(lower - cols, 0.0)  # signed distance outside the box
+
+    def project(self, weight_matrix):
+        weight_matrix[:, self.units] = np.clip(weight_matrix[:, self.units], self.bounds[0][:, None],
+                                               self.bounds[1][:, None])
+        return weight_matrix
+
+    def penalty(self, weight_matrix):
+        return self.strength * float(np.sum(self._excess(weight_matrix) ** 2))
+
+    def gradient(self, weight_matrix):
+        g = np.zeros(weight_matrix.shape)
+        g[:, self.units] = 2.0 * self.strength * self._excess(weight_matrix)
+        return g
+
+    def violation(self, weight_matrix):
+        return float(np.abs(self._excess(weight_matrix)).max(initial=0.0))
+
+    def stored_array(self):
+        return "bounds", self.bounds
+
+    def metadata_fields(self):
+        return {"strength": self.strength}
+
+    @classmethod
+    def from_stored(cls, entry, array):
+        return cls(array, entry["units"], entry["strength"], name=entry.get("name"))
+
+
+def test_a_third_constraint_kind_joins_the_set_and_its_storage(tmp_path):
+    from rbm_explorer.io.model_file import load_model, save_model
+
+    rng = np.random.default_rng(13)
+    n_features, M = 7, 5
+    a = rng.standard_normal(n_features)
+    q2 = rng.standard_normal((n_features, n_features))
+    bounds = np.vstack([np.full(n_features, -0.5), np.full(n_features, 0.4)])
+    linear, quadratic = LinearConstraint(a, [0, 1]), QuadraticConstraint(q2 + q2.T, [1, 2], strength=2.0)
+    box = BoxBound(bounds, [2, 3], strength=3.0, name="box")
+    cset = ConstraintSet([linear, quadratic, box])
+    w = rng.standard_normal((n_features, M))
+
+    # hooks: sums and maxima of the members', the box clipped after the linear projection
+    assert cset.penalty(w) == pytest.approx(quadratic.penalty(w) + box.penalty(w)) and box.penalty(w) > 0
+    np.testing.assert_allclose(cset.penalty_gradient(w), quadratic.gradient(w) + box.gradient(w))
+    assert cset.violation(w) == max(linear.violation(w), box.violation(w)) and box.violation(w) > 0.1
+    h, i, j = 1e-6, 3, 2
+    wp, wm = w.copy(), w.copy()
+    wp[i, j] += h
+    wm[i, j] -= h
+    assert cset.penalty_gradient(w)[i, j] == pytest.approx((cset.penalty(wp) - cset.penalty(wm)) / (2 * h), rel=1e-5)
+    projected = cset.project(w.copy())
+    expected = box.project(linear.project(w.copy()))
+    np.testing.assert_array_equal(projected, expected)
+    assert cset.violation(projected) < 1e-12 and box.penalty(projected) == 0.0
+    assert [len(cset.of_kind(k)) for k in ("linear", "quadratic", "test_box")] == [1, 1, 1]
+    assert cset.released_units(M).tolist() == [4]
+
+    # storage: found again by its stored type, through a model file
+    meta, arrays = cset.to_metadata(), cset.arrays()
+    assert meta["constraints"][2] == {"type": "test_box", "units": [2, 3], "array": "constraint_2_bounds",
+                                      "strength": 3.0, "name": "box"}
+    rbm = RBM(Binary(np.zeros(n_features)), Binary(np.zeros(M)), w)
+    path = save_model(tmp_path / "m.npz", rbm, metadata={"constraints": meta}, extra_arrays=arrays)
+    loaded = load_model(path)
+    back = ConstraintSet.from_metadata(loaded.metadata["constraints"], loaded.extra_arrays)
+    assert type(back.constraints[2]) is BoxBound and back.to_metadata() == meta
+    np.testing.assert_array_equal(back.project(w.copy()), projected)
+    assert back.penalty(w) == cset.penalty(w)
+    unknown = json.loads(json.dumps(meta))
+    unknown["constraints"][2]["type"] = "no_such_kind"
+    with pytest.raises(ValueError, match="unknown constraint type"):
+        ConstraintSet.from_metadata(unknown, arrays)
+
+
+def test_registering_needs_a_kind_that_is_not_taken():
+    class Nameless(BoxBound):
+        kind = ""
+
+    class Impostor(BoxBound):
+        kind = "linear"
+
+    with pytest.raises(TypeError, match="kind"):
+        register_constraint(Nameless)
+    with pytest.raises(ValueError, match="already registered"):
+        register_constraint(Impostor)
+    with pytest.raises(TypeError, match="not a constraint"):
+        ConstraintSet([object()])
