@@ -33,8 +33,9 @@ class RBM:
                 f"weights of shape {weights.shape} do not fit {visible.n_units} {visible.kind} visible and "
                 f"{hidden.n_units} {hidden.kind} hidden units"
             )
-        if hidden.kind in ("potts", "label"):
-            raise ValueError(f"{hidden.kind} units are not supported in the hidden layer")
+        for layer, role in ((visible, "visible"), (hidden, "hidden"), (label, "label")):
+            if layer is not None and role not in layer.roles:
+                raise ValueError(f"{layer.kind} units are not supported in the {role} layer")
         self.visible = visible
         self.hidden = hidden
         self.weights = weights
@@ -133,6 +134,32 @@ class RBM:
 
     def mean_v_from_h(self, h, beta: float = 1.0) -> np.ndarray:
         return self.visible.mean_from_inputs(self.inputs_v_from_h(h), beta)
+
+    # --- symmetries --------------------------------------------------------------------------------------
+    def flip_hidden_unit(self, unit: int) -> None:
+        """Relabel the states of hidden unit ``unit`` in place, h -> c - h with c = ``hidden.mirror_sum``,
+        without changing P(v) or P(v, l).
+
+        Substituting h = c - h' in E: theta -> -theta, w -> -w, d -> -d, and the constant c moves into the
+        fields of the other layers, g -> g + c w and label fields -> + c d. For binary units (c = 1) that is
+        h -> 1 - h; for spins and Gaussians (c = 0) only signs change.
+        """
+        c = self.hidden.mirror_sum
+        if c is None:
+            raise ValueError(f"cannot flip {self.hidden.kind} hidden units")
+        unit = int(unit)
+        if not 0 <= unit < self.n_hidden:
+            raise ValueError(f"hidden unit {unit} out of range 0..{self.n_hidden - 1}")
+        w = self.weight_matrix[:, unit].copy()
+        if c:
+            self.visible.fields[...] += c * w.reshape(self.visible.field_shape)
+        self.weight_matrix[:, unit] = -w
+        self.hidden.fields[unit] = -self.hidden.fields[unit]
+        if self.label is not None:
+            d = self.label_weights[:, unit].copy()
+            if c:
+                self.label.fields[...] += c * d.reshape(self.label.field_shape)
+            self.label_weights[:, unit] = -d
 
 
 def _logsumexp0(a):

@@ -24,6 +24,20 @@ def test_sklearn_bernoulli_rbm_free_energy_matches():
     np.testing.assert_allclose(h_mean, est.transform(data[:20]), rtol=1e-12)
 
 
+def test_an_imported_model_saves_in_one_call(tmp_path):
+    """The importer's output saves as it is: save_model(path, m.rbm, m.metadata), or m.save(path)."""
+    from sklearn.neural_network import BernoulliRBM
+
+    from rbm_explorer.io import load_model, save_model
+
+    data = (np.random.default_rng(1).random((60, 8)) < 0.4).astype(float)
+    model = from_sklearn(BernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(data))
+    for path in (save_model(tmp_path / "a.npz", model.rbm, model.metadata), model.save(tmp_path / "b.npz")):
+        loaded = load_model(path)
+        np.testing.assert_array_equal(loaded.rbm.weights, model.rbm.weights)
+        assert loaded.metadata["provenance"]["imported_from"] == "sklearn.neural_network.BernoulliRBM"
+
+
 def test_unfitted_estimator_is_refused():
     from sklearn.neural_network import BernoulliRBM
 

@@ -70,7 +70,7 @@ BAD_CASES = {
     "unknown hidden kind": (dict(meta=dict(META, hidden_kind="relu")), "unknown hidden_kind 'relu'"),
     "wrong format": (dict(meta=dict(META, format="other")), "'format' must be 'rbm_explorer.model'"),
     "future version": (dict(meta=dict(META, format_version=2)), "unsupported format_version 2"),
-    "potts without q": (dict(meta=dict(META, visible_kind="potts")), "integer metadata key 'q'"),
+    "potts without q": (dict(meta=dict(META, visible_kind="potts")), "metadata key 'q' of the potts visible units.*integer"),
     "half a label": (dict(label_fields=np.zeros(3)), "'label_weights' is missing"),
     "bad image shape": (dict(meta=dict(META, image_shape=[3, 3])), "does not hold 4 visible units"),
 }
@@ -163,6 +163,47 @@ def test_potts_weights_in_the_wrong_layout_are_refused(tmp_path):
 def test_metadata_cannot_override_the_model_description(tmp_path):
     with pytest.raises(ModelFileError, match="set from the model itself"):
         save_model(tmp_path / "m.npz", tiny_rbm("binary", "binary"), {"visible_kind": "spin"})
+    with pytest.raises(ModelFileError, match=r"\['q'\] are set from the model itself"):
+        save_model(tmp_path / "m.npz", tiny_rbm("potts", "binary"), {"q": 5})
+
+
+def test_a_loaded_model_saves_again_with_its_own_metadata(tmp_path):
+    """The format keys of a loaded file agree with the model, so save_model(path, m.rbm, m.metadata) and
+    ModelFile.save both round-trip."""
+    first = load_model(save_model(tmp_path / "a.npz", tiny_rbm("potts", "binary", seed=3), {"dataset": "x"}))
+    again = load_model(save_model(tmp_path / "b.npz", first.rbm, first.metadata))
+    third = load_model(first.save(tmp_path / "c.npz"))
+    for other in (again, third):
+        np.testing.assert_array_equal(other.rbm.weights, first.rbm.weights)
+        assert other.metadata["q"] == 3 and other.metadata["dataset"] == "x"
+
+
+@pytest.mark.parametrize("hidden", ["binary", "spin", "gaussian"])
+def test_gaussian_visible_round_trip(tmp_path, hidden):
+    """Unit-variance Gaussian visibles are a visible kind of format version 1: parameters, metadata and the
+    free energy survive a save and a load."""
+    rbm = tiny_rbm("gaussian", hidden, seed=7, n_visible=5)
+    path = save_model(tmp_path / "g.npz", rbm, {"dataset": {"name": "standardised"}})
+    loaded = load_model(path)
+    assert loaded.metadata["visible_kind"] == "gaussian" and loaded.metadata["format_version"] == 1
+    assert loaded.rbm.visible.kind == "gaussian" and loaded.rbm.hidden.kind == hidden
+    np.testing.assert_array_equal(loaded.rbm.weights, rbm.weights)
+    np.testing.assert_array_equal(loaded.rbm.visible.fields, rbm.visible.fields)
+    v = np.random.default_rng(0).standard_normal((8, 5))
+    np.testing.assert_allclose(loaded.rbm.free_energy_v(v), rbm.free_energy_v(v), rtol=0, atol=1e-12)
+
+
+def test_kinds_are_checked_against_the_layer_registry(tmp_path):
+    """Kinds that exist but cannot sit in a role are refused with the allowed list, from the registry."""
+    from rbm_explorer.layers import layer_kinds
+
+    assert "gaussian" in layer_kinds("visible") and "potts" not in layer_kinds("hidden")
+    path = write_minimal(tmp_path / "bad.npz", meta=dict(META, hidden_kind="potts"))
+    with pytest.raises(ModelFileError, match="unknown hidden_kind 'potts'; expected one of binary, gaussian, spin"):
+        load_model(path)
+    path = write_minimal(tmp_path / "bad.npz", meta=dict(META, visible_kind="label"))
+    with pytest.raises(ModelFileError, match="unknown visible_kind 'label'"):
+        load_model(path)
 
 
 def test_missing_file():

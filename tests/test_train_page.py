@@ -153,7 +153,7 @@ def test_closing_mid_run_checkpoints_and_resuming_reaches_the_uninterrupted_weig
     prepared = prepare_recipe(recipe_from_settings(reference.settings()))
     recipe = prepared.recipe
     rbm = initialize_rbm(prepared.visible_kind, recipe.hidden_kind, prepared.data.shape[1], recipe.hidden,
-                         prepared.features, recipe.config, q=prepared.q)
+                         prepared.features, recipe.config, visible_options=prepared.visible_options)
     for _ in Trainer(rbm, prepared.data, recipe.config, constraints=prepared.constraints).run():
         pass
     np.testing.assert_array_equal(rbm.weights, expected)

@@ -71,8 +71,8 @@ def test_training_approaches_the_teacher_likelihood(visible, algorithm, sweeps, 
     data = states[np.random.default_rng(1).choice(len(states), 2000, p=np.exp(log_p))]
     config = TrainingConfig(algorithm=algorithm, gibbs_steps=sweeps, batch_size=50, n_chains=200, epochs=25,
                             learning_rate=0.05, optimizer="adam", schedule="linear", final_learning_rate=0.005)
-    q = teacher.visible.q if visible == "potts" else None
-    student = initialize_rbm(visible, "binary", teacher.n_visible, 4, teacher.visible.features(data), config, q=q)
+    student = initialize_rbm(visible, "binary", teacher.n_visible, 4, teacher.visible.features(data), config,
+                             visible_options=teacher.visible.options())
     before, target = mean_log_likelihood(student, data), mean_log_likelihood(teacher, data)
     assert target - before > 0.3, "the teacher must be far from the independent-unit model"
     list(Trainer(student, data, config).run())
@@ -252,8 +252,8 @@ def test_constraints_hold_after_training(visible, layout):
         constraints = constrain_all(n_hidden, q) if layout == "all" else constrain_all_but(n_hidden, q, [0])
         released = [] if layout == "all" else [0]
     config = TrainingConfig(gibbs_steps=5, batch_size=50, epochs=10, learning_rate=0.05, optimizer="adam")
-    q_sites = teacher.visible.q if visible == "potts" else None
-    rbm = initialize_rbm(visible, "binary", teacher.n_visible, n_hidden, features, config, q=q_sites)
+    rbm = initialize_rbm(visible, "binary", teacher.n_visible, n_hidden, features, config,
+                         visible_options=teacher.visible.options())
     trainer = Trainer(rbm, data, config, constraints=constraints)
     list(trainer.run())
     assert trainer.constraints.violation(rbm.weight_matrix) < 1e-5
@@ -294,16 +294,19 @@ def test_semi_supervised_and_truncated_recipes(tmp_path):
     assert quad.metadata["constraint"]["rank"] == 3
 
 
-@pytest.mark.parametrize("hidden", HIDDEN_KINDS)
-def test_flipping_a_hidden_unit_keeps_the_distribution(hidden):
-    from rbm_explorer.training.recipes import flip_hidden_unit
-
-    rbm = tiny_rbm("binary", hidden, seed=44)
+@pytest.mark.parametrize("labelled", [False, True])
+@pytest.mark.parametrize("visible", VISIBLE_KINDS)
+@pytest.mark.parametrize("hidden", [*HIDDEN_KINDS, "gaussian"])
+def test_flipping_a_hidden_unit_keeps_the_distribution(hidden, visible, labelled):
+    """RBM.flip_hidden_unit is an exact relabelling: log P(v, l) is unchanged over every state, and the
+    unit's conditional mean becomes mirror_sum - mean."""
+    rbm = tiny_rbm(visible, hidden, seed=44, label_classes=3 if labelled else 0)
     states = rbm.visible.all_states()
-    before = rbm.free_energy_v(states) + log_partition_exact(rbm)
-    mean_before = rbm.mean_h_from_v(states)[:, 1]
-    flip_hidden_unit(rbm, 1)
-    after = rbm.free_energy_v(states) + log_partition_exact(rbm)
+    labels = np.arange(len(states)) % 3 if labelled else None
+    before = rbm.free_energy_v(states, labels) + log_partition_exact(rbm)
+    mean_before = rbm.mean_h_from_v(states, labels)[:, 1]
+    rbm.flip_hidden_unit(1)
+    after = rbm.free_energy_v(states, labels) + log_partition_exact(rbm)
     np.testing.assert_allclose(after, before, atol=1e-12)
-    low, high = (0.0, 1.0) if hidden == "binary" else (-1.0, 1.0)
-    np.testing.assert_allclose(rbm.mean_h_from_v(states)[:, 1], low + high - mean_before, atol=1e-12)
+    np.testing.assert_allclose(rbm.mean_h_from_v(states, labels)[:, 1], rbm.hidden.mirror_sum - mean_before,
+                               atol=1e-12)

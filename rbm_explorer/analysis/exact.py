@@ -80,13 +80,4 @@ def log_prob_visible_exact(
 
 def state_index(rbm: RBM, v) -> np.ndarray:
     """Index of each natural visible state in the order of ``rbm.visible.all_states()``."""
-    v = np.asarray(v).reshape(-1, rbm.n_visible)
-    layer = rbm.visible
-    if layer.kind == "potts":
-        digits, base = v.astype(np.int64), layer.q
-        # np.indices(...).reshape(n, -1).T orders states with unit 0 as the most significant digit
-        weights = base ** np.arange(layer.n_units - 1, -1, -1, dtype=np.int64)
-    else:
-        digits, base = (v == layer.high).astype(np.int64), 2
-        weights = base ** np.arange(layer.n_units, dtype=np.int64)
-    return digits @ weights
+    return rbm.visible.state_index(np.asarray(v).reshape(-1, rbm.n_visible))

@@ -26,7 +26,7 @@ def class_walk(rbm, judge, released_units, released_classes, sequence, steps: in
     ``(shares, states)``, the visible states at the end of each phase; ``progress(n_sweeps)`` is called as
     sweeps are done."""
     hidden = rbm.hidden
-    low, high = getattr(hidden, "low", 0.0), getattr(hidden, "high", 1.0)
+    low, high = hidden.value_range
     engine = GibbsEngine(rbm, n_chains, seed=seed, init_v=init_v)
     shares, states = [], []
     for target in sequence:

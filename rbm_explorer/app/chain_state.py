@@ -31,15 +31,12 @@ def tile_chains(v: np.ndarray, image_shape: tuple[int, int], columns: int, pad: 
 
 def hidden_levels(rbm) -> tuple[float, float]:
     """(low, high) values of a two-state hidden unit, e.g. (-1, +1) for spins."""
-    return (getattr(rbm.hidden, "low", 0.0), getattr(rbm.hidden, "high", 1.0))
+    return rbm.hidden.value_range
 
 
 def visible_levels(rbm) -> tuple[float, float]:
     """Smallest and largest natural visible value, for the colour scale."""
-    visible = rbm.visible
-    if visible.kind == "potts":
-        return (0.0, float(visible.q - 1))
-    return (getattr(visible, "low", 0.0), getattr(visible, "high", 1.0))
+    return rbm.visible.value_range
 
 
 def image_shape_of(model: ModelFile) -> tuple[int, int]:

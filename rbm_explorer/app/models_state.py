@@ -154,7 +154,7 @@ def _units_table(model: ModelFile) -> dict:
     v, h = rbm.visible, rbm.hidden
     shape = model.image_shape
     visible_size = f"{v.n_units:,}"
-    visible_kind = v.kind + (f", q = {v.q}" if v.kind == "potts" else "") + \
+    visible_kind = v.describe() + \
         (f", {' × '.join(map(str, shape))} image" if shape else "")
     w = rbm.weights
     rows = [

@@ -42,7 +42,6 @@ from rbm_explorer.catalog import user_models_dir
 from rbm_explorer.datasets import DatasetError, list_datasets
 from rbm_explorer.datasets.encode import parse_classes
 from rbm_explorer.datasets.faces import ATTRIBUTES
-from rbm_explorer.layers import layer_class
 from rbm_explorer.training.checkpoint import checkpoint_busy, read_checkpoint_metadata, train_with_checkpoints
 from rbm_explorer.training.config import ALGORITHMS, TrainingConfig
 from rbm_explorer.training.loop import History, Trainer
@@ -233,8 +232,7 @@ def prepare(recipe: Recipe) -> Prepared:
     quadratic = [] if base.constraints is None else base.constraints.quadratic
     display, n_visible = base.dataset.display, base.data.shape[1]
     shape = tuple(display.shape) if display.kind != "sequence" and display.shape else (1, n_visible)
-    layer = layer_class(base.visible_kind)
-    levels = (0.0, float(base.q - 1)) if base.q else (float(layer.low), float(layer.high))
+    levels = base.visible_layer.value_range
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(PreparedRecipe)}
     return Prepared(**fields, monitor=monitor, quadratic_norms=[quadratic_norm(c) for c in quadratic],
                     image_shape=shape, levels=levels)

@@ -49,8 +49,8 @@ def cmd_info(args) -> int:
         return 0
     print(f"{resolve_model_path(args.model)}")
     print(f"  {rbm!r}")
-    if rbm.visible.kind == "potts":
-        print(f"  Potts states q = {rbm.visible.q}")
+    if rbm.visible.options():
+        print(f"  visible units: {rbm.visible.describe()}")
     w = rbm.weight_matrix
     print(f"  weights: shape {rbm.weights.shape}, mean {w.mean():.4g}, std {w.std():.4g}, max |w| {np.abs(w).max():.4g}")
     for key, value in meta.items():
@@ -132,7 +132,7 @@ def cmd_sample(args) -> int:
         np.savez_compressed(handle, v=v, h=h)
     if not args.quiet:
         summary = f"wrote {out}: v {v.shape}, h {h.shape}"
-        if rbm.visible.kind == "spin":
+        if rbm.visible.mirror_sum == 0:  # symmetric states (spins): the magnetization is meaningful
             summary += f", mean magnetization {v.mean():+.3f}"
         print(summary, file=sys.stderr)
     return 0
@@ -186,14 +186,12 @@ def cmd_morph(args) -> int:
 
 # --- import ------------------------------------------------------------------------------------------------
 def cmd_import(args) -> int:
-    from rbm_explorer.io import from_rbms_archive, save_model
+    from rbm_explorer.io import from_rbms_archive
 
     model = from_rbms_archive(args.archive, update=args.update)
     model.metadata.setdefault("provenance", {})["command"] = "rbm-explorer import " + " ".join(
         [args.archive] + ([f"--update {args.update}"] if args.update is not None else []))
-    extra = {k: v for k, v in model.metadata.items()
-             if k not in ("format", "format_version", "visible_kind", "hidden_kind", "q")}
-    save_model(args.out, model.rbm, extra)
+    model.save(args.out)
     print(f"wrote {args.out}: {model.rbm!r} (update {model.metadata['provenance']['update']})", file=sys.stderr)
     return 0
 
@@ -346,6 +344,8 @@ def cmd_serve(args) -> int:
 
 # --- entry ---------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from rbm_explorer.layers import layer_kinds
+
     parser = argparse.ArgumentParser(prog="rbm-explorer", description="Explore Restricted Boltzmann Machines.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--digits", help="shortcut for -o digits=...")
     train.add_argument("--attribute", help="shortcut for -o attribute=...")
     train.add_argument("--hidden", type=int, help="number of hidden units")
-    train.add_argument("--hidden-kind", choices=["binary", "spin", "gaussian"])
+    train.add_argument("--hidden-kind", choices=layer_kinds("hidden"))
     train.add_argument("--constraint", choices=["none", "linear", "quadratic"])
     train.add_argument("--released", type=int, help="number of released (unconstrained) hidden units")
     train.add_argument("--quadratic-strength", type=float, help="lambda of the quadratic penalty")

@@ -87,6 +87,10 @@ class Dataset:
         index = self.train if which == "train" else self.test
         return self.data[index], self.labels[index]
 
+    def layer_options(self) -> dict:
+        """Options of the visible units that hold these data: ``q`` = the alphabet size for Potts data."""
+        return {"q": len(self.display.alphabet)} if self.encoding == "potts" else {}
+
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.label_names))
         return {name: int(c) for name, c in zip(self.label_names, counts)}

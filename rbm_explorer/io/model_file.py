@@ -20,14 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from rbm_explorer.io.atomic import atomic_write
-from rbm_explorer.layers import Label, layer_class
+from rbm_explorer.layers import Label, layer_for_role, layer_kinds
 from rbm_explorer.rbm import RBM
 
 FORMAT = "rbm_explorer.model"
 FORMAT_VERSION = 1
 DEFAULT_MAX_BYTES = 2 << 30
-VISIBLE_KINDS = ("binary", "spin", "potts")
-HIDDEN_KINDS = ("binary", "spin", "gaussian")
 REQUIRED_ARRAYS = ("weights", "visible_fields", "hidden_fields")
 LABEL_ARRAYS = ("label_weights", "label_fields")
 
@@ -49,6 +47,11 @@ class ModelFile:
         shape = self.metadata.get("image_shape")
         return tuple(shape) if shape else None
 
+    def save(self, path, **options) -> Path:
+        """Write this model, its metadata and extra arrays: ``save_model`` in one call (an imported model
+        saves with ``from_sklearn(est).save("m.npz")``). ``options`` go to ``save_model``."""
+        return save_model(path, self.rbm, self.metadata, extra_arrays=self.extra_arrays or None, **options)
+
 
 def _fail(path, problem: str):
     raise ModelFileError(f"{path}: {problem}")
@@ -62,16 +65,25 @@ def _check_metadata(path, meta) -> dict:
     version = meta.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:
         _fail(path, f"unsupported format_version {meta.get('format_version')!r} (this reader knows {FORMAT_VERSION})")
-    for key, allowed in (("visible_kind", VISIBLE_KINDS), ("hidden_kind", HIDDEN_KINDS)):
+    for role in ("visible", "hidden"):
+        key = f"{role}_kind"
         if key not in meta:
             _fail(path, f"metadata is missing the required key {key!r}")
-        if meta[key] not in allowed:
+        allowed = layer_kinds(role)
+        if not isinstance(meta[key], str) or meta[key] not in allowed:
             _fail(path, f"unknown {key} {meta[key]!r}; expected one of {', '.join(allowed)}")
-    if meta["visible_kind"] == "potts":
-        q = meta.get("q")
-        if not isinstance(q, int) or isinstance(q, bool) or q < 2:
-            _fail(path, f"potts models need an integer metadata key 'q' >= 2, got {q!r}")
     return meta
+
+
+def _layer_options(path, meta: dict, role: str) -> tuple[type, dict]:
+    """The layer class of ``role`` and its constructor options, read from top-level metadata keys."""
+    cls = layer_for_role(meta[f"{role}_kind"], role)
+    try:
+        options = cls.check_options({name: meta.get(name) for name in cls.option_names})
+    except ValueError as exc:
+        keys = ", ".join(map(repr, cls.option_names))
+        _fail(path, f"invalid metadata key {keys} of the {cls.kind} {role} units: {exc}")
+    return cls, options
 
 
 def _float_array(path, name, arr) -> np.ndarray:
@@ -87,6 +99,19 @@ def _float_array(path, name, arr) -> np.ndarray:
         kind = "NaN" if np.isnan(arr).any() else "Inf"
         _fail(path, f"array {name!r} contains {kind} ({int(bad.sum())} non-finite entries)")
     return arr
+
+
+def _check_fields(path, name: str, fields: np.ndarray, cls, options: dict) -> tuple:
+    """``fields`` must have the shape the layer class gives for its number of units; returns that shape."""
+    n_units = fields.shape[0] if fields.ndim else 0
+    expected = cls.field_shape_for(n_units, **options)
+    if fields.shape != expected:
+        if len(expected) == 1:
+            _fail(path, f"{name!r} must be 1-d (one field per unit) for {cls.kind} units, got shape {fields.shape}")
+        names = " x ".join(["N", *options])
+        sizes = " x ".join(["N", *map(str, expected[1:])])
+        _fail(path, f"{name!r} must be {names} = {sizes} for {cls.kind} units, got shape {fields.shape}")
+    return expected
 
 
 def load_model(path, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
@@ -143,24 +168,16 @@ def load_model(path, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
             params[name] = _float_array(path, name, arrays.pop(name))
 
     w, g, theta = params["weights"], params["visible_fields"], params["hidden_fields"]
-    potts = meta["visible_kind"] == "potts"
-    if theta.ndim != 1:
-        _fail(path, f"'hidden_fields' must be 1-d, got shape {theta.shape}")
-    n_hidden = theta.shape[0]
-    if potts:
-        q = meta["q"]
-        if g.ndim != 2 or g.shape[1] != q:
-            _fail(path, f"'visible_fields' must be N x q = N x {q} for potts visibles, got shape {g.shape}")
-        expected = (g.shape[0], q, n_hidden)
-    else:
-        if g.ndim != 1:
-            _fail(path, f"'visible_fields' must be 1-d, got shape {g.shape}")
-        expected = (g.shape[0], n_hidden)
+    visible_cls, visible_options = _layer_options(path, meta, "visible")
+    hidden_cls, hidden_options = _layer_options(path, meta, "hidden")
+    n_hidden = _check_fields(path, "hidden_fields", theta, hidden_cls, hidden_options)[0]
+    visible_shape = _check_fields(path, "visible_fields", g, visible_cls, visible_options)
+    expected = visible_shape + (n_hidden,)
     if w.shape != expected:
         _fail(path, f"'weights' must have shape {expected} to match the fields, got {w.shape}")
 
-    visible = layer_class(meta["visible_kind"])(g)
-    hidden = layer_class(meta["hidden_kind"])(theta)
+    visible = visible_cls(g, **visible_options)
+    hidden = hidden_cls(theta, **hidden_options)
     label = label_weights = None
     if has_label:
         c, d = params["label_fields"], params["label_weights"]
@@ -184,11 +201,21 @@ def model_metadata(rbm: RBM, **extra) -> dict:
         "format_version": FORMAT_VERSION,
         "visible_kind": rbm.visible.kind,
         "hidden_kind": rbm.hidden.kind,
+        **rbm.visible.options(),
+        **rbm.hidden.options(),
     }
-    if rbm.visible.kind == "potts":
-        meta["q"] = rbm.visible.q
     meta.update(extra)
     return meta
+
+
+def _clashing_keys(rbm: RBM, metadata: dict) -> list[str]:
+    """Keys of ``metadata`` that the file sets from the model itself but that disagree with it.
+
+    The same keys with the model's own values (the metadata of a loaded or imported ``ModelFile``) are
+    accepted, so that ``save_model(path, m.rbm, m.metadata)`` round-trips."""
+    own = model_metadata(rbm)
+    reserved = set(own) | {name for cls in (type(rbm.visible), type(rbm.hidden)) for name in cls.option_names} | {"q"}
+    return sorted(k for k in reserved & set(metadata) if k not in own or metadata[k] != own[k])
 
 
 FORMAT_ARRAYS = ("weights", "visible_fields", "hidden_fields", "label_weights", "label_fields")
@@ -198,17 +225,21 @@ def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict 
                compress: bool = True, dtype=np.float64) -> Path:
     """Write ``rbm`` atomically in the public format; ``metadata`` adds optional keys (JSON-serialisable).
 
+    ``metadata`` may hold the keys the format derives from the model (``format``, ``visible_kind``, ``q``...)
+    only with the model's own values, as a loaded or imported ``ModelFile`` does; others raise.
+
     ``dtype=np.float32`` halves the file (bundled models); float arrays are stored in ``dtype``, except
     extra arrays already in float16, a caller's deliberate choice for bulky history snapshots. A
     ``saved_at`` timestamp and the package version are added to ``provenance`` unless present.
     """
     from rbm_explorer import __version__
 
-    if rbm.visible.kind not in VISIBLE_KINDS or rbm.hidden.kind not in HIDDEN_KINDS:
-        raise ModelFileError(f"the file format has no place for {rbm.visible.kind}/{rbm.hidden.kind} RBMs")
-    clashes = {"format", "format_version", "visible_kind", "hidden_kind", "q"} & set(metadata or {})
+    for layer, role in ((rbm.visible, "visible"), (rbm.hidden, "hidden")):
+        if role not in layer.roles:
+            raise ModelFileError(f"the file format has no place for {layer.kind} {role} units")
+    clashes = _clashing_keys(rbm, metadata or {})
     if clashes:
-        raise ModelFileError(f"metadata keys {sorted(clashes)} are set from the model itself and cannot be given")
+        raise ModelFileError(f"metadata keys {clashes} are set from the model itself and disagree with it")
     for name, arr in (("weights", rbm.weights), ("visible_fields", rbm.visible.fields),
                       ("hidden_fields", rbm.hidden.fields)):
         if not np.all(np.isfinite(arr)):

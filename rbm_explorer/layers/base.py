@@ -8,7 +8,22 @@ Vocabulary (fixed; RBM and sampler code use only these):
 * ``cgf(inputs)`` - the log-partition Gamma of the layer given the inputs from the other layer, summed over
   units: log sum_x exp(-energy(x) + inputs . features(x)) (PAPERS.md section 0);
 * ``mean_from_inputs(inputs, beta)`` - conditional mean of the features;
+* ``var_from_inputs(inputs, beta)`` - conditional variance of each feature (the derivative of the mean);
 * ``sample_from_inputs(inputs, beta, states, out)`` - draw features in place with per-chain counters.
+
+What callers outside ``layers/`` may ask instead of looking at the kind name:
+
+* ``roles`` - where the kind may sit ("visible", "hidden", "label"); ``layer_kinds(role)`` lists them;
+* ``levels`` - the values one unit takes (None for continuous units), ``value_range`` for colour scales;
+* ``option_names``, ``options()``, ``check_options``, ``field_shape_for`` and ``zeros`` - the constructor
+  options (``q`` for Potts), which model files store as top-level metadata keys;
+* ``mirror(x)`` and ``mirror_sum`` - the relabelling x -> mirror_sum - x that maps the unit's states onto
+  themselves and leaves its non-field energy unchanged; it flips a chain's unit, and ``RBM.flip_hidden_unit``
+  uses it for the exact gauge flip of the parameters;
+* ``state_index(x)`` - position of natural states in ``all_states()`` order (exact enumeration);
+* ``states_from_data(X)`` and ``options_from_data(X)`` - raw float data checked and converted to natural
+  states, with an error that names what is wrong (the scikit-learn estimator);
+* ``describe()`` - a short human description ("potts, q = 21").
 
 States come in two forms: *natural* (what users see: 0/1, +-1, Potts integers, Gaussian reals) and
 *features* (float32 rows that multiply W). Adding a unit kind means adding one subclass with ``kind`` set;
@@ -23,6 +38,7 @@ from typing import ClassVar
 import numpy as np
 
 LAYER_KINDS: dict[str, type["Layer"]] = {}
+ROLES = ("visible", "hidden", "label")
 
 
 def register_layer(cls: type["Layer"]) -> type["Layer"]:
@@ -40,6 +56,21 @@ def layer_class(kind: str) -> type["Layer"]:
         raise ValueError(f"unknown unit kind {kind!r}; known kinds: {known}") from None
 
 
+def layer_kinds(role: str | None = None) -> tuple[str, ...]:
+    """Registered kind names, sorted; only those that may sit in ``role`` ("visible", "hidden", "label")."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown layer role {role!r}; roles: {', '.join(ROLES)}")
+    return tuple(sorted(k for k, cls in LAYER_KINDS.items() if role is None or role in cls.roles))
+
+
+def layer_for_role(kind: str, role: str) -> type["Layer"]:
+    """The class of ``kind``, which must be allowed in ``role``; ``ValueError`` naming the allowed kinds."""
+    cls = layer_class(kind)
+    if role not in cls.roles:
+        raise ValueError(f"{kind} units cannot be the {role} layer; {role} kinds: {', '.join(layer_kinds(role))}")
+    return cls
+
+
 class Layer(ABC):
     """A layer of units of one kind with its fields.
 
@@ -52,6 +83,15 @@ class Layer(ABC):
     kind: ClassVar[str]
     #: Whether the states can be enumerated (finite state space).
     discrete: ClassVar[bool] = True
+    #: Where units of this kind may sit in an RBM.
+    roles: ClassVar[frozenset] = frozenset({"visible", "hidden"})
+    #: Names of the constructor options besides the fields; model files store them as metadata keys.
+    option_names: ClassVar[tuple[str, ...]] = ()
+    #: x -> mirror_sum - x relabels the states of a unit (None: no such symmetry).
+    mirror_sum: ClassVar[float | None] = None
+    #: Raw data for this kind are never negative / are category indices (scikit-learn input tags).
+    nonnegative_data: ClassVar[bool] = False
+    categorical_data: ClassVar[bool] = False
 
     def __init__(self, fields):
         fields = np.asarray(fields, dtype=np.float64)
@@ -80,12 +120,52 @@ class Layer(ABC):
         return self.fields.reshape(-1)
 
     def options(self) -> dict:
-        """Extra constructor options besides the fields (``q`` for Potts)."""
+        """Extra constructor options besides the fields (``q`` for Potts), keyed by ``option_names``."""
         return {}
+
+    @classmethod
+    def check_options(cls, options: dict) -> dict:
+        """Validate constructor options (e.g. read from a file); returns them. ``ValueError`` names the problem."""
+        unknown = set(options) - set(cls.option_names)
+        if unknown:
+            raise ValueError(f"{cls.kind} units take no option {sorted(unknown)}")
+        return dict(options)
+
+    @classmethod
+    def field_shape_for(cls, n_units: int, **options) -> tuple:
+        """The shape of the fields of ``n_units`` units with these options."""
+        cls.check_options(options)
+        return (int(n_units),)
+
+    @classmethod
+    def zeros(cls, n_units: int, **options) -> "Layer":
+        """``n_units`` units of this kind with zero fields."""
+        return cls(np.zeros(cls.field_shape_for(n_units, **options)), **options)
 
     def with_fields(self, fields) -> "Layer":
         """A layer of the same kind and options with other fields."""
         return type(self)(fields, **self.options())
+
+    def describe(self) -> str:
+        """The kind and its options, for people: "binary", "potts, q = 21"."""
+        return ", ".join([self.kind, *(f"{k} = {v}" for k, v in self.options().items())])
+
+    # --- values ------------------------------------------------------------------------------------------
+    @property
+    def levels(self) -> tuple | None:
+        """The natural values one unit takes, in order; None for continuous units."""
+        return None
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """Smallest and largest natural value, for colour scales (mean +- 3 sd for continuous units)."""
+        return (float(min(self.levels)), float(max(self.levels)))
+
+    def mirror(self, x) -> np.ndarray:
+        """The relabelled states mirror_sum - x (a flipped unit); ``ValueError`` for kinds without it."""
+        if self.mirror_sum is None:
+            raise ValueError(f"{self.kind} units cannot be flipped")
+        return self.mirror_sum - np.asarray(x, dtype=np.float64)
 
     # --- conversions -------------------------------------------------------------------------------------
     def features(self, x) -> np.ndarray:
@@ -125,6 +205,12 @@ class Layer(ABC):
         """Conditional mean of the features at inverse temperature beta. (batch x n_features)."""
 
     @abstractmethod
+    def var_from_inputs(self, inputs, beta: float = 1.0) -> np.ndarray:
+        """Conditional variance of each feature at inverse temperature beta. (batch x n_features).
+
+        At beta = 1 it is the derivative of ``mean_from_inputs`` with respect to the feature's own input."""
+
+    @abstractmethod
     def sample_from_inputs(self, inputs, beta: float, states, out) -> None:
         """Sample features given float32 inputs (chains x n_features) into ``out``; advances ``states``."""
 
@@ -141,6 +227,30 @@ class Layer(ABC):
         """Every natural state of the layer, for exact enumeration (small layers only)."""
         raise ValueError(f"{self.kind} units have a continuous state space and cannot be enumerated")
 
+    def state_index(self, x) -> np.ndarray:
+        """Index of each natural state (batch x n_units) in the order of ``all_states()``."""
+        raise ValueError(f"{self.kind} units have a continuous state space and cannot be enumerated")
+
+    # --- raw data ----------------------------------------------------------------------------------------
+    @classmethod
+    def options_from_data(cls, X) -> dict:
+        """Constructor options implied by raw training data (``q`` for Potts); none for most kinds."""
+        return {}
+
+    def states_from_data(self, X) -> np.ndarray:
+        """Raw float data (n x n_units), already finite, checked and converted to natural states.
+
+        ``ValueError`` names the values that do not fit. The default accepts any finite reals."""
+        return np.asarray(X)
+
+    def is_soft(self, X) -> bool:
+        """Whether accepted data ``X`` are conditional means ("probabilities") rather than states."""
+        return False
+
+    def draw_from_means(self, means, rng: np.random.Generator) -> np.ndarray:
+        """Natural states drawn independently with the given means (soft data made into states)."""
+        raise ValueError(f"{self.kind} units take no soft data")
+
 
 class TwoStateLayer(Layer):
     """Shared code of the binary {0,1} and spin {-1,+1} kinds: states ``low`` and ``high``."""
@@ -149,6 +259,28 @@ class TwoStateLayer(Layer):
     high: ClassVar[float]
     #: p(high | x) = sigmoid(scale * x) with scale = high - low (1 for binary, 2 for spins).
     scale: ClassVar[float]
+
+    @property
+    def levels(self):
+        return (self.low, self.high)
+
+    def var_from_inputs(self, inputs, beta=1.0):
+        # the features are low + (high - low) b with b Bernoulli(p): variance (high - low)^2 p (1 - p)
+        span = self.high - self.low
+        p = (self.mean_from_inputs(inputs, beta) - self.low) / span
+        return span * span * p * (1.0 - p)
+
+    def states_from_data(self, X):
+        X = np.asarray(X)
+        if not np.all((X == self.low) | (X == self.high)):
+            raise ValueError(f"{self.kind} visible units need values {self.low:+g} and {self.high:+g}, got "
+                             f"{np.unique(X)[:10].tolist()}")
+        return X
+
+    def state_index(self, x):
+        # all_states counts in binary with unit 0 as the least significant digit
+        bits = (np.asarray(x).reshape(-1, self.n_units) == self.high).astype(np.int64)
+        return bits @ (np.int64(2) ** np.arange(self.n_units, dtype=np.int64))
 
     def check_values(self, values):
         values = super().check_values(values)

@@ -10,6 +10,13 @@ from rbm_explorer.layers.base import Layer, register_layer
 class Gaussian(Layer):
     kind = "gaussian"
     discrete = False
+    mirror_sum = 0.0  # x -> -x leaves x^2 / 2 unchanged
+
+    @property
+    def value_range(self):
+        """The mean +- 3 standard deviations of a unit with zero input, for colour scales."""
+        centre = float(self.fields.mean()) if self.fields.size else 0.0
+        return (centre - 3.0, centre + 3.0)
 
     def energy(self, x):
         x = self.features(x)
@@ -21,6 +28,9 @@ class Gaussian(Layer):
 
     def mean_from_inputs(self, inputs, beta=1.0):
         return np.asarray(inputs, np.float64) + self.fields
+
+    def var_from_inputs(self, inputs, beta=1.0):
+        return np.full(np.shape(inputs), 1.0 / beta)
 
     def sample_from_inputs(self, inputs, beta, states, out):
         from rbm_explorer._kernels import sample_gaussian_into

@@ -13,6 +13,7 @@ from rbm_explorer.layers.potts import Potts
 @register_layer
 class Label(Potts):
     kind = "label"
+    roles = frozenset({"label"})
 
     def __init__(self, fields, q: int | None = None):
         fields = np.asarray(fields, dtype=np.float64)

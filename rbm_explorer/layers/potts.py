@@ -13,6 +13,10 @@ from rbm_explorer.layers.base import Layer, register_layer
 @register_layer
 class Potts(Layer):
     kind = "potts"
+    roles = frozenset({"visible"})
+    option_names = ("q",)
+    nonnegative_data = True
+    categorical_data = True
 
     def __init__(self, fields, q: int | None = None):
         fields = np.asarray(fields, dtype=np.float64)
@@ -30,6 +34,45 @@ class Potts(Layer):
 
     def options(self):
         return {"q": self.q}
+
+    @classmethod
+    def check_options(cls, options):
+        options = super().check_options(options)
+        q = options.get("q")
+        if not isinstance(q, (int, np.integer)) or isinstance(q, bool) or q < 2:
+            raise ValueError(f"{cls.kind} units need an integer option 'q' >= 2, got {q!r}")
+        return {"q": int(q)}
+
+    @classmethod
+    def field_shape_for(cls, n_units, **options):
+        return (int(n_units), cls.check_options(options)["q"])
+
+    @property
+    def levels(self):
+        return tuple(range(self.q))
+
+    @classmethod
+    def options_from_data(cls, X):
+        """q = the largest state seen plus one (at least 2)."""
+        X = np.asarray(X)
+        return {"q": max(2, int(X.max()) + 1 if X.size else 2)}
+
+    def states_from_data(self, X):
+        X = np.asarray(X)
+        if X.size and X.min() < 0:
+            raise ValueError(f"Negative values in data passed to {self.kind} units: they need integer states "
+                             f"0..{self.q - 1}")
+        if np.any(X != np.round(X)):
+            raise ValueError(f"{self.kind} units need integer states 0..{self.q - 1}, got non-integer values")
+        states = X.astype(np.intp)
+        if states.size and states.max() >= self.q:
+            raise ValueError(f"{self.kind} states must lie in 0..{self.q - 1} (q = {self.q}), got {int(states.max())}")
+        return states
+
+    def state_index(self, x):
+        # np.indices(...).reshape(n, -1).T orders states with unit 0 as the most significant digit
+        digits = np.asarray(x).reshape(-1, self.n_units).astype(np.int64)
+        return digits @ (np.int64(self.q) ** np.arange(self.n_units - 1, -1, -1, dtype=np.int64))
 
     def features(self, x):
         return self.encode_units(np.asarray(x).reshape(-1, self.n_units))
@@ -67,6 +110,10 @@ class Potts(Layer):
 
     def mean_from_inputs(self, inputs, beta=1.0):
         return softmax(beta * self._local(inputs), axis=2).reshape(-1, self.n_features)
+
+    def var_from_inputs(self, inputs, beta=1.0):
+        p = self.mean_from_inputs(inputs, beta)
+        return p * (1.0 - p)
 
     def sample_from_inputs(self, inputs, beta, states, out):
         from rbm_explorer._kernels import sample_categorical_into

@@ -9,6 +9,7 @@ from rbm_explorer.layers.base import TwoStateLayer, register_layer
 class Spin(TwoStateLayer):
     kind = "spin"
     low, high, scale = -1.0, 1.0, 2.0
+    mirror_sum = 0.0  # s -> -s
 
     def cgf(self, inputs):
         x = np.asarray(inputs, np.float64) + self.fields

@@ -432,11 +432,7 @@ class SamplerWorker:
 
 
 def _flip_hidden(engine: GibbsEngine, unit: int) -> None:
-    layer = engine.rbm.hidden
-    if not hasattr(layer, "low"):
-        raise ValueError(f"cannot flip {layer.kind} hidden units")
-    current = engine.state.h[:, unit]
-    flipped = np.where(current == layer.high, layer.low, layer.high)
+    flipped = engine.rbm.hidden.mirror(engine.state.h[:, unit])  # ValueError for kinds that cannot flip
     engine.clamp("h", [unit], flipped[:, None])
 
 

@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from rbm_explorer.layers import layer_class
+from rbm_explorer.layers import layer_class, layer_for_role, layer_kinds
 from rbm_explorer.rbm import RBM as _Model
 from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.loop import History, Trainer, initialize_rbm
@@ -54,8 +54,6 @@ from rbm_explorer.training.optimizers import OPTIMIZERS
 
 __all__ = ["RBMEstimator", "RBM", "SKIPPED_CHECKS", "SKIPPED_CHECKS_BY_VISIBLE", "expected_failed_checks"]
 
-VISIBLE_KINDS = ("binary", "spin", "potts", "gaussian")
-HIDDEN_KINDS = ("binary", "spin")
 
 _BINARY_RANGE = (
     "fits on real-valued data with values above 1 (uniform on [0, 3], make_blobs, or standard-normal data "
@@ -122,26 +120,26 @@ def _as_int(name: str, value, minimum: int) -> int:
 
 
 class _Trainer(Trainer):
-    """The package's ``Trainer`` with soft binary data: the positive phase uses the given values in [0, 1],
-    and negative chains that start from data start from Bernoulli draws of them (the engine only holds true
-    0/1 states). The draws are a fixed function of (seed, update), so runs stay reproducible and resumable."""
+    """The package's ``Trainer`` with soft data (binary values in [0, 1], ``Layer.is_soft``): the positive
+    phase uses the given means, and negative chains that start from data start from states drawn from them
+    (the engine only holds true states). The draws are a fixed function of (seed, update), so runs stay
+    reproducible and resumable."""
 
-    def __init__(self, rbm: _Model, data: np.ndarray, config: TrainingConfig, soft: bool):
-        self._soft = soft
-        if soft:
-            super().__init__(rbm, self._draw(data, config.seed, 0), config)
+    def __init__(self, rbm: _Model, data: np.ndarray, config: TrainingConfig):
+        self._soft = rbm.visible.is_soft(data)
+        if self._soft:
+            super().__init__(rbm, self._draw(rbm, data, config.seed, 0), config)
             self.features = rbm.visible.features(data).astype(np.float32)
         else:
             super().__init__(rbm, data, config)
 
     @staticmethod
-    def _draw(p: np.ndarray, seed: int, index: int) -> np.ndarray:
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB1A5, index]))
-        return (rng.random(p.shape) < p).astype(np.float64)
+    def _draw(rbm: _Model, means: np.ndarray, seed: int, index: int) -> np.ndarray:
+        return rbm.visible.draw_from_means(means, np.random.default_rng(np.random.SeedSequence([seed, 0xB1A5, index])))
 
     def _negative_features(self, batch):
         if self._soft and self.config.algorithm == "cd":
-            batch = self._draw(batch, self.config.seed, self.update + 1)
+            batch = self._draw(self.rbm, batch, self.config.seed, self.update + 1)
         return super()._negative_features(batch)
 
 
@@ -214,10 +212,10 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     # --- hyper-parameters --------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.visible not in VISIBLE_KINDS:
-            raise ValueError(f"visible must be one of {VISIBLE_KINDS}, got {self.visible!r}")
-        if self.hidden not in HIDDEN_KINDS:
-            raise ValueError(f"hidden must be one of {HIDDEN_KINDS}, got {self.hidden!r}")
+        for role in ("visible", "hidden"):
+            kind, allowed = getattr(self, role), layer_kinds(role)
+            if kind not in allowed:
+                raise ValueError(f"{role} must be one of {allowed}, got {kind!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)}, got {self.optimizer!r}")
         _as_int("n_components", self.n_components, 1)
@@ -237,35 +235,21 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         )
 
     # --- data ----------------------------------------------------------------------------------------------
-    def _natural(self, X: np.ndarray, define_q: bool = False) -> np.ndarray:
-        """Check validated float data against the visible kind; natural states for the RBM."""
-        kind = self.visible
-        if kind == "binary":
-            if X.size and X.min() < 0.0:
-                raise ValueError(f"Negative values in data passed to {type(self).__name__}: binary visible units "
-                                 f"need values in [0, 1], got a minimum of {X.min():g}")
-            if X.size and X.max() > 1.0:
-                raise ValueError(f"binary visible units need values in [0, 1], got a maximum of {X.max():g}")
-            return X
-        if kind == "spin":
-            if not np.all((X == 1.0) | (X == -1.0)):
-                raise ValueError("spin visible units need values -1 and +1, got "
-                                 f"{np.unique(X)[:10].tolist()}")
-            return X
-        if kind == "potts":
-            if X.size and X.min() < 0:
-                raise ValueError(f"Negative values in data passed to {type(self).__name__}: potts visible units "
-                                 "need integer states 0..q-1")
-            if np.any(X != np.round(X)):
-                raise ValueError("potts visible units need integer states 0..q-1, got non-integer values")
-            states = X.astype(np.intp)
-            if define_q:
-                self.q_ = max(2, int(states.max()) + 1 if states.size else 2)
-            elif states.size and states.max() >= self.q_:
-                raise ValueError(f"potts states must lie in 0..{self.q_ - 1} (q_ = {self.q_} from the training "
-                                 f"data), got {int(states.max())}")
-            return states
-        return X  # gaussian: any finite reals (validate_data rejects NaN / inf)
+    def _natural(self, X: np.ndarray, define_options: bool = False) -> np.ndarray:
+        """Check validated float data against the visible kind (``Layer.states_from_data``); natural states.
+
+        ``define_options`` (a fresh model) learns the layer's options from these data, stored as attributes
+        with a trailing underscore (``q_`` for Potts); otherwise the learned ones are used."""
+        cls = layer_for_role(self.visible, "visible")
+        if define_options:
+            for name in {n for kind in layer_kinds() for n in layer_class(kind).option_names}:
+                self.__dict__.pop(f"{name}_", None)
+            for name, value in cls.options_from_data(X).items():
+                setattr(self, f"{name}_", value)
+        return cls.zeros(X.shape[1], **self._visible_options()).states_from_data(X)
+
+    def _visible_options(self) -> dict:
+        return {name: getattr(self, f"{name}_") for name in layer_class(self.visible).option_names}
 
     def _validate(self, X, reset: bool) -> np.ndarray:
         return validate_data(self, X, reset=reset, dtype=np.float64)
@@ -275,22 +259,14 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """A fresh model for ``natural`` data; forgets any previous training."""
         for name in ("rbm_", "components_", "intercept_hidden_", "intercept_visible_", "n_iter_", "history_"):
             self.__dict__.pop(name, None)
-        if self.visible != "potts":
-            self.__dict__.pop("q_", None)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._train_state = None
         self._chains = self.n_chains or min(self.batch_size, len(natural))
         config = self._config(batch_size=1, n_chains=None, epochs=1, seed=self._seed)
-        kind, n_visible = self.visible, natural.shape[1]
-        q = self.q_ if kind == "potts" else None
-        gaussian_fields = kind == "gaussian" and not config.zero_fields
-        if gaussian_fields:  # the layer has no fields-from-frequencies rule: start from zero fields, set the mean
-            config.zero_fields = True
-        layer = layer_class(kind)(np.zeros((n_visible, q) if q else n_visible))
-        rbm = initialize_rbm(kind, self.hidden, n_visible, int(self.n_components), layer.features(natural), config, q)
-        if gaussian_fields:
-            rbm.visible.fields[...] = natural.mean(axis=0)
-        self.rbm_ = rbm
+        options, n_visible = self._visible_options(), natural.shape[1]
+        layer = layer_class(self.visible).zeros(n_visible, **options)
+        self.rbm_ = initialize_rbm(self.visible, self.hidden, n_visible, int(self.n_components),
+                                   layer.features(natural), config, visible_options=options)
         self.history_ = History()
         self.n_iter_ = 0
 
@@ -299,8 +275,7 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         batch = min(self.batch_size, len(natural))
         config = self._config(batch_size=batch, n_chains=self._chains, epochs=self.n_iter_ + epochs,
                               seed=self._seed, snapshot_epochs=(0,) if first else ())
-        soft = self.visible == "binary" and not np.all((natural == 0.0) | (natural == 1.0))
-        trainer = _Trainer(self.rbm_, natural, config, soft)
+        trainer = _Trainer(self.rbm_, natural, config)
         if first:
             self.history_ = trainer.history
         else:
@@ -349,7 +324,7 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """Train a fresh model for ``n_iter`` epochs on ``X`` (n_samples x n_visible). ``y`` is ignored."""
         self._check_params()
         X = self._validate(X, reset=True)
-        natural = self._natural(X, define_q=True)
+        natural = self._natural(X, define_options=True)
         self._initialize(natural)
         self._train(natural, int(self.n_iter))
         return self
@@ -360,7 +335,7 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._check_params()
         first = not hasattr(self, "rbm_")
         X = self._validate(X, reset=first)
-        natural = self._natural(X, define_q=first)
+        natural = self._natural(X, define_options=first)
         if first:
             self._initialize(natural)
         self._train(natural, 1)
@@ -386,8 +361,9 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         # binary and Potts data are non-negative; Potts data are integer categories
-        tags.input_tags.positive_only = self.visible in ("binary", "potts")
-        tags.input_tags.categorical = self.visible == "potts"
+        cls = layer_class(self.visible) if self.visible in layer_kinds("visible") else None
+        tags.input_tags.positive_only = bool(cls and cls.nonnegative_data)
+        tags.input_tags.categorical = bool(cls and cls.categorical_data)
         return tags
 
     def __setstate__(self, state):

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from rbm_explorer.layers import layer_class
+from rbm_explorer.layers import layer_for_role
 from rbm_explorer.rbm import RBM
 from rbm_explorer.sampling import GibbsEngine
 from rbm_explorer.training.config import TrainingConfig
@@ -57,17 +57,15 @@ class History:
 
 
 def initialize_rbm(visible_kind: str, hidden_kind: str, n_visible: int, n_hidden: int, data_features: np.ndarray,
-                   config: TrainingConfig, q: int | None = None) -> RBM:
+                   config: TrainingConfig, visible_options: dict | None = None) -> RBM:
     """Gaussian weights N(0, weight_std^2), visible fields of the independent-unit model of the data (or zero
     with ``zero_fields``), zero hidden fields."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x1A17]))
-    visible_cls = layer_class(visible_kind)
-    shape = (n_visible, q) if visible_kind == "potts" else (n_visible,)
-    visible = visible_cls(np.zeros(shape))
+    visible = layer_for_role(visible_kind, "visible").zeros(n_visible, **(visible_options or {}))
     if not config.zero_fields:
-        visible = visible_cls(visible.fields_from_mean(data_features.mean(axis=0)).reshape(shape))
-    hidden = layer_class(hidden_kind)(np.zeros(n_hidden))
-    weights = config.weight_std * rng.standard_normal(shape + (n_hidden,))
+        visible = visible.with_fields(visible.fields_from_mean(data_features.mean(axis=0)).reshape(visible.field_shape))
+    hidden = layer_for_role(hidden_kind, "hidden").zeros(n_hidden)
+    weights = config.weight_std * rng.standard_normal(visible.field_shape + (n_hidden,))
     return RBM(visible, hidden, weights)
 
 
