@@ -27,7 +27,17 @@ def splitmix_uniform(counter, k):
 
     The top 24 bits give ``(m + 0.5) / 2**24``, which is never 0 or 1.
     """
-    z = counter + np.uint64(k + 1) * GOLDEN
+    return uniform_from_key(counter + np.uint64(k + 1) * GOLDEN)
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def uniform_from_key(z):
+    """The uniform of SplitMix64 state ``z`` (``counter + (k + 1) * golden`` for the k-th draw).
+
+    A loop over a row keeps ``z`` and adds ``GOLDEN`` per draw instead of calling ``splitmix_uniform(s, k)``:
+    the same numbers without one of the three 64-bit multiplications per draw, which AVX2 lacks and emulates
+    (binary sampling kernel on an AMD EPYC: 1.66 -> 1.50 ns per unit).
+    """
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     z = z ^ (z >> np.uint64(31))

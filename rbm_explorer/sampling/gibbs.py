@@ -223,13 +223,13 @@ class GibbsEngine:
         np.matmul(st.v, self._w, out=self._inputs_h)
         if st.label is not None:
             self._inputs_h += st.label @ self._d
-        self.rbm.hidden.sample_from_inputs(self._inputs_h, self._beta, st.counters, st.h)
+        _sample_layer(self.rbm.hidden, self._inputs_h, self._beta, st.counters, st.h, _engine_threads(self))
         self._clamp("h").apply(st.h)
 
     def _sample_visible(self) -> None:
         st = self.state
         np.matmul(st.h, self._w.T, out=self._inputs_v)
-        self.rbm.visible.sample_from_inputs(self._inputs_v, self._beta, st.counters, st.v)
+        _sample_layer(self.rbm.visible, self._inputs_v, self._beta, st.counters, st.v, _engine_threads(self))
         self._clamp("v").apply(st.v)
         if st.label is not None:
             np.matmul(st.h, self._d.T, out=self._inputs_label)
@@ -237,7 +237,12 @@ class GibbsEngine:
             self._clamp("label").apply(st.label)
 
     def step(self, n_steps: int = 1) -> None:
-        """Run ``n_steps`` full sweeps: v -> h -> v (and label)."""
+        """Run ``n_steps`` full sweeps: v -> h -> v (and label).
+
+        The sampling kernels run on ``kernel_threads.threads_for(engine.kernel_threads)`` threads, by blocks of
+        chains: by default as many as the BLAS threads in force (``rbm_explorer.sampling.kernel_threads``). The
+        chains do not depend on that number.
+        """
         for _ in range(n_steps):
             self._sample_hidden()
             self._sample_visible()
@@ -271,3 +276,27 @@ def _layout(rbm: RBM) -> tuple:
     """What must match for chains to carry over to another RBM: kinds, unit counts, q, label classes."""
     label = None if rbm.label is None else rbm.label.n_classes
     return (rbm.visible.kind, rbm.visible.field_shape, rbm.hidden.kind, rbm.hidden.n_units, label)
+
+
+# --- sampling kernels on several threads (rbm_explorer.sampling.kernel_threads) ---------------------------
+from rbm_explorer.sampling.kernel_threads import run_row_blocks, threads_for  # noqa: E402
+
+
+def _engine_threads(engine: GibbsEngine) -> int:
+    """Threads for an engine's sampling kernels: its ``kernel_threads`` attribute if one was set (an int, or
+    None to follow the default), else the default of ``kernel_threads.threads_for``."""
+    return threads_for(getattr(engine, "kernel_threads", None))
+
+
+def _sample_layer(layer, inputs, beta, counters, out, threads: int) -> None:
+    """``layer.sample_from_inputs`` on all chains, split by blocks of rows over ``threads`` threads when the
+    work is large enough (``kernel_threads.run_row_blocks``). Each row uses only its own inputs and counter, so
+    the result is the same for any split."""
+    if threads <= 1:
+        layer.sample_from_inputs(inputs, beta, counters, out)
+        return
+
+    def rows(start, stop):
+        layer.sample_from_inputs(inputs[start:stop], beta, counters[start:stop], out[start:stop])
+
+    run_row_blocks(rows, inputs.shape[0], inputs.size, threads)
