@@ -390,8 +390,7 @@ class TrainRun:
 
     def _take_copy(self):
         t = self.trainer
-        history = History(list(t.history.epochs), dict(t.history.weight_snapshots))
-        return copy.deepcopy(t.rbm), history, t.epoch, t.update
+        return copy.deepcopy(t.rbm), t.history.copy(), t.epoch, t.update
 
     def _serve_copy(self) -> None:
         if self._copy_wanted.is_set() and self.trainer is not None:

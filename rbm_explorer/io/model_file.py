@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rbm_explorer.io.atomic import atomic_write
+from rbm_explorer.io.weight_history import WeightHistory, is_history_array, model_parameters, read_weight_history
 from rbm_explorer.layers import Label, layer_for_role, layer_kinds
 from rbm_explorer.rbm import RBM
 
@@ -41,11 +42,22 @@ class ModelFile:
     rbm: RBM
     metadata: dict = field(default_factory=dict)
     extra_arrays: dict = field(default_factory=dict)
+    path: Path | None = None
 
     @property
     def image_shape(self) -> tuple | None:
         shape = self.metadata.get("image_shape")
         return tuple(shape) if shape else None
+
+    def weight_history(self) -> WeightHistory:
+        """The training history of the weights: singular values per epoch and parameter snapshots
+        (``rbm_explorer.io.weight_history``; empty for a file without one). ``ModelFileError`` for stored
+        history arrays whose shapes do not fit the model."""
+        try:
+            return read_weight_history(self.metadata, self.extra_arrays, model_parameters(self.rbm),
+                                       where=str(self.path or "model"))
+        except ValueError as exc:
+            raise ModelFileError(str(exc)) from None
 
     def save(self, path, **options) -> Path:
         """Write this model, its metadata and extra arrays: ``save_model`` in one call (an imported model
@@ -191,7 +203,7 @@ def load_model(path, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
         if math.prod(shape) != visible.n_units:
             _fail(path, f"'image_shape' {shape} does not hold {visible.n_units} visible units")
     rbm = RBM(visible, hidden, w, label=label, label_weights=label_weights)
-    return ModelFile(rbm, meta, arrays)
+    return ModelFile(rbm, meta, arrays, path)
 
 
 def model_metadata(rbm: RBM, **extra) -> dict:
@@ -229,7 +241,8 @@ def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict 
     only with the model's own values, as a loaded or imported ``ModelFile`` does; others raise.
 
     ``dtype=np.float32`` halves the file (bundled models); float arrays are stored in ``dtype``, except
-    extra arrays already in float16, a caller's deliberate choice for bulky history snapshots. A
+    extra arrays already in float16 (a caller's deliberate choice for bulky arrays) and the weight history
+    (``rbm_explorer.io.weight_history``), which keeps the precision it was written in. A
     ``saved_at`` timestamp and the package version are added to ``provenance`` unless present.
     """
     from rbm_explorer import __version__
@@ -263,8 +276,8 @@ def save_model(path, rbm: RBM, metadata: dict | None = None, extra_arrays: dict 
             raise ModelFileError(f"extra array {name!r} clashes with a format entry")
         arrays[name] = np.asarray(arr)
     arrays = {name: arr.astype(dtype) if np.issubdtype(np.asarray(arr).dtype, np.floating)
-              and not (name not in FORMAT_ARRAYS and np.asarray(arr).dtype == np.float16) else arr
-              for name, arr in arrays.items()}
+              and not (name not in FORMAT_ARRAYS and (np.asarray(arr).dtype == np.float16 or is_history_array(name)))
+              else arr for name, arr in arrays.items()}
     path = Path(path)
     with atomic_write(path) as handle:
         (np.savez_compressed if compress else np.savez)(handle, **arrays)

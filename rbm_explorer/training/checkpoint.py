@@ -1,8 +1,9 @@
 """Atomic training checkpoints in the public model format, and resuming from them.
 
-A checkpoint is a model file (``rbm_explorer.io``) whose metadata holds the training config, the epoch, update
-and minibatch counters and the state of the chains' noise generator, and whose extra arrays hold the optimizer
-moments, the persistent chains and their random counters. It may be written at any update boundary - at an
+A checkpoint is a model file (``rbm_explorer.io``) holding ``Trainer.state_dict()``: its metadata holds the
+training config, the epoch, update and minibatch counters and the state of the chains' noise generator, and
+its extra arrays hold the optimizer moments, the persistent chains, their random counters and the weight
+history (``rbm_explorer.io.weight_history``). It may be written at any update boundary - at an
 epoch end, or where ``Trainer.run`` was stopped mid-epoch - and a resumed run replays exactly the minibatches
 and chain steps an uninterrupted run would have made, so it reaches the same weights bit for bit.
 """
@@ -17,29 +18,29 @@ from pathlib import Path
 import numpy as np
 
 from rbm_explorer.io import load_model, save_model
+from rbm_explorer.io.weight_history import history_arrays, model_parameters, read_weight_history
 from rbm_explorer.training.config import TrainingConfig
-from rbm_explorer.training.loop import EpochRecord, Trainer
+from rbm_explorer.training.loop import EpochRecord, History, Trainer
 
 
 def save_checkpoint(trainer: Trainer, path, metadata: dict | None = None) -> Path:
-    """Write the trainer's full state to ``path`` (atomically); call it between updates, never during one."""
-    engine = trainer.engine
-    arrays = dict(trainer.optimizer.state_arrays())
-    arrays.update(
-        chains_v=engine.state.v,
-        chains_h=engine.state.h,
-        chains_counters=engine.state.counters,
-    )
-    for epoch, snapshot in trainer.history.weight_snapshots.items():
-        arrays[f"weights_epoch_{epoch}"] = snapshot
+    """Write the trainer's full state (``Trainer.state_dict``) to ``path`` atomically; call it between updates,
+    never during one. Snapshots keep their full precision here, unlike in trained model files."""
+    state = trainer.state_dict()
+    chains = state["chains"]
+    arrays = dict(state["optimizer"])
+    arrays.update(chains_v=chains["v"], chains_h=chains["h"], chains_counters=chains["counters"])
+    history_arrays_, history_meta = history_arrays(state["history"].weight_history(), snapshot_dtype=None)
+    arrays.update(history_arrays_)
     training = {
         "config": trainer.config.to_dict(),
-        "epoch": trainer.epoch,
-        "update": trainer.update,
-        "batch": trainer.batch,
-        "engine_rng": engine.state.rng.bit_generator.state,
-        "engine_steps": engine.state.steps,
-        "epochs": [vars(r) for r in trainer.history.epochs],
+        "epoch": state["epoch"],
+        "update": state["update"],
+        "batch": state["batch"],
+        "engine_rng": chains["rng"],
+        "engine_steps": chains["steps"],
+        "epochs": [vars(r) for r in state["history"].epochs],
+        "history": history_meta,
     }
     meta = dict(metadata or {})
     meta["training"] = training
@@ -66,16 +67,6 @@ def _saved_config(path, training: dict, config: TrainingConfig | None) -> Traini
     return saved
 
 
-def _restore_counters(path, trainer: Trainer, training: dict) -> None:
-    """Epoch, update and minibatch counters. Checkpoints without ``batch`` (older files) lie on the update
-    counter's place in the epoch, which is where a single-dataset run stopped."""
-    trainer.epoch, trainer.update = training["epoch"], training["update"]
-    trainer.batch = training.get("batch", trainer.update - trainer.epoch * trainer.updates_per_epoch)
-    if not 0 <= trainer.batch < trainer.updates_per_epoch:
-        raise ValueError(f"{path}: update {trainer.update} does not lie in epoch {trainer.epoch} of "
-                         f"{trainer.updates_per_epoch} updates; was the checkpoint made with other data?")
-
-
 def resume_trainer(path, data, constraints=None, sample_weights=None, config: TrainingConfig | None = None) -> Trainer:
     """A trainer in exactly the state saved at ``path``, ready to ``run`` the rest of the run (also the rest
     of an epoch that was stopped in the middle).
@@ -90,20 +81,32 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
     config = _saved_config(path, training, config)
     trainer = Trainer(model.rbm, data, config, constraints=constraints, sample_weights=sample_weights,
                       resuming=True)
-    arrays = model.extra_arrays
-    trainer.optimizer.load_state_arrays(arrays)
-    state = trainer.engine.state
-    state.v[...] = arrays["chains_v"]
-    state.h[...] = arrays["chains_h"]
-    state.counters[...] = arrays["chains_counters"]
-    state.steps = training.get("engine_steps", 0)
-    trainer.engine.state.rng.bit_generator.state = training["engine_rng"]
-    _restore_counters(path, trainer, training)
-    trainer.history.weight_snapshots = {
-        int(name.rsplit("_", 1)[1]): arr for name, arr in arrays.items() if name.startswith("weights_epoch_")
-    }
-    trainer.history.epochs = [EpochRecord(**r) for r in training["epochs"]]
+    trainer.load_state_dict(_state_from_checkpoint(path, model, training, trainer.updates_per_epoch))
     return trainer
+
+
+def _state_from_checkpoint(path, model, training: dict, updates_per_epoch: int) -> dict:
+    """The ``Trainer.state_dict`` a checkpoint holds. Older checkpoints lack ``batch`` (their run stopped at
+    the update counter's place in the epoch), named snapshots ``weights_epoch_E`` and kept singular values in
+    the epoch records; all of that still reads."""
+    arrays = model.extra_arrays
+    epoch, update = training["epoch"], training["update"]
+    batch = training.get("batch", update - epoch * updates_per_epoch)
+    if not 0 <= batch < updates_per_epoch:
+        raise ValueError(f"{path}: update {update} does not lie in epoch {epoch} of {updates_per_epoch} updates; "
+                         "was the checkpoint made with other data?")
+    recorded = {"history": {"epochs": training.get("epochs", []), **(training.get("history") or {})}}
+    weights = read_weight_history(recorded, arrays, model_parameters(model.rbm), where=str(path))
+    epochs = [EpochRecord.from_dict(r) for r in training.get("epochs", [])]
+    return {
+        "epoch": epoch,
+        "update": update,
+        "batch": batch,
+        "optimizer": arrays,
+        "chains": {"v": arrays["chains_v"], "h": arrays["chains_h"], "counters": arrays["chains_counters"],
+                   "steps": training.get("engine_steps", 0), "rng": training["engine_rng"]},
+        "history": History.from_weight_history(epochs, weights),
+    }
 
 
 class CheckpointBusy(RuntimeError):

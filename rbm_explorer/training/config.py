@@ -23,7 +23,8 @@ class TrainingConfig:
     optimizer : 'sgd' or 'adam'.  l1, l2 : weight penalties.
     zero_fields : keep all fields at 0 (the Ising RBMs: g = theta = 0 keeps E(-v) = E(v)).
     weight_std : std of the Gaussian initial weights (Hinton's 0.01).
-    snapshot_epochs : epochs after which W is stored in the history (0 = the initial weights).
+    snapshot_epochs : epochs after which W and the fields are stored in the history (0 = the initial ones);
+        the singular values of W are recorded after every epoch regardless.
     """
 
     algorithm: str = "pcd"

@@ -276,48 +276,19 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         config = self._config(batch_size=batch, n_chains=self._chains, epochs=self.n_iter_ + epochs,
                               seed=self._seed, snapshot_epochs=(0,) if first else ())
         trainer = _Trainer(self.rbm_, natural, config)
-        if first:
-            self.history_ = trainer.history
-        else:
-            self._restore(trainer, self._train_state)
-            trainer.history = self.history_
+        if not first:
+            trainer.load_state_dict(self._train_state, resized_chains=True)
         for record in trainer.run():
             if self.verbose:
                 print(f"[{type(self).__name__}] epoch {record.epoch}, reconstruction error "
                       f"{record.reconstruction_error:.4f}, {record.seconds:.2f} s")
-        self._train_state = self._capture(trainer)
+        self._train_state = trainer.state_dict()
+        self.history_ = trainer.history
         self.n_iter_ = trainer.epoch
         rbm = self.rbm_
         self.components_ = rbm.weight_matrix.T.copy()
         self.intercept_hidden_ = rbm.hidden.fields.copy()
         self.intercept_visible_ = rbm.visible.feature_fields.copy()
-
-    @staticmethod
-    def _capture(trainer: Trainer) -> dict:
-        """What a later ``partial_fit`` needs to continue: counters, optimizer moments, chains and streams."""
-        engine = trainer.engine
-        return {
-            "epoch": trainer.epoch,
-            "update": trainer.update,
-            "optimizer": {k: np.array(v, copy=True) for k, v in trainer.optimizer.state_arrays().items()},
-            "v": engine.state.v.copy(),
-            "h": engine.state.h.copy(),
-            "counters": engine.state.counters.copy(),
-            "steps": engine.state.steps,
-            "rng": engine.state.rng.bit_generator.state,
-        }
-
-    @staticmethod
-    def _restore(trainer: Trainer, saved: dict) -> None:
-        trainer.epoch, trainer.update = saved["epoch"], saved["update"]
-        trainer.optimizer.load_state_arrays(saved["optimizer"])
-        state = trainer.engine.state
-        if state.v.shape == saved["v"].shape:  # CD chains follow the batch size, which may change between calls
-            state.v[...] = saved["v"]
-            state.h[...] = saved["h"]
-            state.counters[...] = saved["counters"]
-            state.steps = saved["steps"]
-        trainer.engine.state.rng.bit_generator.state = saved["rng"]
 
     # --- public API ----------------------------------------------------------------------------------------
     def fit(self, X, y=None):

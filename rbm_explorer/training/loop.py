@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from rbm_explorer.io.weight_history import Snapshot, WeightHistory, singular_values
 from rbm_explorer.layers import layer_for_role
 from rbm_explorer.rbm import RBM
 from rbm_explorer.sampling import GibbsEngine
@@ -42,18 +43,49 @@ class UpdateRecord:
 
 @dataclass
 class EpochRecord:
+    """The monitors of one finished epoch (stored in the metadata of model files and checkpoints)."""
+
     epoch: int
     reconstruction_error: float
     seconds: float
-    singular_values: list | None = None
+
+    @classmethod
+    def from_dict(cls, record: dict) -> "EpochRecord":
+        """From a stored record; keys of older files (their singular values) are left to the weight history."""
+        return cls(int(record["epoch"]), float(record["reconstruction_error"]), float(record["seconds"]))
 
 
 @dataclass
 class History:
-    """Per-epoch monitors, and weight snapshots (epoch -> weight matrix) for the spectra."""
+    """What a run has recorded: per-epoch monitors, the singular values of W at epoch 0 and after every epoch
+    (``spectra``: epoch -> float32 values, descending), and parameter snapshots at the config's
+    ``snapshot_epochs`` (epoch -> ``Snapshot`` with W and the fields)."""
 
     epochs: list[EpochRecord] = field(default_factory=list)
-    weight_snapshots: dict[int, np.ndarray] = field(default_factory=dict)
+    snapshots: dict[int, Snapshot] = field(default_factory=dict)
+    spectra: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def weight_snapshots(self) -> dict[int, np.ndarray]:
+        """Epoch -> weight matrix of each snapshot."""
+        return {epoch: snap.weights for epoch, snap in self.snapshots.items()}
+
+    def weight_history(self) -> WeightHistory:
+        """The record in the form model files store and ``ModelFile.weight_history()`` returns."""
+        epochs = sorted(self.spectra)
+        width = len(self.spectra[epochs[0]]) if epochs else 0
+        values = np.array([self.spectra[e] for e in epochs], dtype=np.float32).reshape(len(epochs), width)
+        return WeightHistory(np.array(epochs, dtype=np.int64), values,
+                             tuple(self.snapshots[e] for e in sorted(self.snapshots)))
+
+    @classmethod
+    def from_weight_history(cls, epochs: list[EpochRecord], history: WeightHistory) -> "History":
+        return cls(list(epochs), {s.epoch: s for s in history.snapshots},
+                   {int(e): np.asarray(v, np.float32) for e, v in zip(history.epochs, history.singular_values)})
+
+    def copy(self) -> "History":
+        """An independent copy (snapshots are never changed in place, so they are shared)."""
+        return History(list(self.epochs), dict(self.snapshots), dict(self.spectra))
 
 
 def initialize_rbm(visible_kind: str, hidden_kind: str, n_visible: int, n_hidden: int, data_features: np.ndarray,
@@ -112,8 +144,53 @@ class Trainer:
         if not resuming:  # a resumed run's weights are already projected; projecting again moves rounding bits
             if constraints is not None:
                 constraints.project(rbm.weight_matrix)
-            if 0 in config.snapshot_epochs:
-                self.history.weight_snapshots[0] = rbm.weight_matrix.copy()
+            self._record_parameters()
+
+    # --- state ---------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything besides the model, the data and the config that decides the rest of the run, as copies:
+        the epoch, update and minibatch counters, the optimizer moments, the chains with their random state,
+        and the history. ``load_state_dict`` on a trainer of the same model, data and config continues the run
+        exactly (checkpoints write this to a file; the estimator keeps it between ``partial_fit`` calls)."""
+        st = self.engine.state
+        return {
+            "epoch": self.epoch,
+            "update": self.update,
+            "batch": self.batch,
+            "optimizer": {k: np.array(v, copy=True) for k, v in self.optimizer.state_arrays().items()},
+            "chains": {"v": st.v.copy(), "h": st.h.copy(), "steps": st.steps, **st.random_state()},
+            "history": self.history.copy(),
+        }
+
+    def load_state_dict(self, state: dict, resized_chains: bool = False) -> None:
+        """Continue from ``state_dict()``. ``resized_chains`` accepts saved chains of another size (CD chains
+        follow the batch, which may change between ``partial_fit`` calls): the fresh chains are kept then,
+        with the saved generator state. Otherwise chains of another size raise ``ValueError``."""
+        st, chains = self.engine.state, state["chains"]
+        same = np.shape(chains["v"]) == st.v.shape and np.shape(chains["h"]) == st.h.shape
+        if not same and not resized_chains:
+            raise ValueError(f"the saved chains have shape {np.shape(chains['v'])}, this trainer's {st.v.shape}")
+        self.optimizer.load_state_arrays(state["optimizer"])
+        if same:
+            st.v[...] = chains["v"]
+            st.h[...] = chains["h"]
+            st.steps = int(chains["steps"])
+            st.set_random_state(chains)
+        else:
+            st.rng.bit_generator.state = chains["rng"]
+        self.epoch, self.update, self.batch = int(state["epoch"]), int(state["update"]), int(state["batch"])
+        if not 0 <= self.batch < self.updates_per_epoch:
+            raise ValueError(f"minibatch {self.batch} does not lie in an epoch of {self.updates_per_epoch} updates; "
+                             "was the state saved with other data?")
+        self.history = state["history"].copy()
+
+    def _record_parameters(self) -> None:
+        """The history entries of the current epoch: the spectrum, and a snapshot at snapshot epochs."""
+        rbm = self.rbm
+        self.history.spectra[self.epoch] = singular_values(rbm.weight_matrix)
+        if self.epoch in self.config.snapshot_epochs:
+            self.history.snapshots[self.epoch] = Snapshot(self.epoch, rbm.weight_matrix.copy(),
+                                                          rbm.visible.feature_fields.copy(), rbm.hidden.fields.copy())
 
     @property
     def updates_per_epoch(self) -> int:
@@ -223,8 +300,6 @@ class Trainer:
         self.epoch += 1
         self.batch = 0
         record = EpochRecord(self.epoch, self.reconstruction_error(), seconds)
-        if self.epoch in self.config.snapshot_epochs:
-            self.history.weight_snapshots[self.epoch] = self.rbm.weight_matrix.copy()
-            record.singular_values = np.linalg.svd(self.rbm.weight_matrix, compute_uv=False).tolist()
+        self._record_parameters()
         self.history.epochs.append(record)
         return record

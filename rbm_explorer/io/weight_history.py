@@ -1,0 +1,167 @@
+"""The training history of a model's weights, as stored in model files and checkpoints.
+
+Two records, both written by the trainer and read by the spectra and reciprocal-space analyses:
+
+* the singular values of W after every epoch (and at epoch 0): one float32 array ``history_singular_values``
+  (epochs x min(N, M), descending) with the int array ``history_epochs`` naming its rows. Their motion over
+  training is the spectral picture of learning (Bachtis, Biroli, Decelle and Seoane 2024, Fig. 3);
+* snapshots of the parameters at chosen epochs: ``history_weights_epoch_E`` (the weight matrix, visible
+  features x hidden: N x M, or N*q x M for Potts), ``history_visible_fields_epoch_E`` (feature layout) and
+  ``history_hidden_fields_epoch_E``. The fields are kept because the saddle points of the free energy in
+  reciprocal space depend on them, not on W alone.
+
+No snapshot duplicates the model's own parameters: the snapshot of the epoch the model was saved at is not
+stored, and the metadata key ``history.model_epoch`` says that the file's ``weights`` and fields are it.
+Snapshots are stored in float16 by default (plenty for spectra; a quarter of the float64 size).
+
+Older files still read: checkpoints named snapshots ``weights_epoch_E``, trained models kept the singular
+values as lists inside ``metadata["history"]["epochs"]``, and neither stored the snapshot fields (they read
+as None).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+SINGULAR_VALUES = "history_singular_values"
+EPOCHS = "history_epochs"
+_SNAPSHOT = re.compile(r"^(?:history_)?(weights|visible_fields|hidden_fields)_epoch_(\d+)$")
+_PREFIX = "history_{part}_epoch_{epoch}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The parameters at the end of ``epoch``: W (visible features x hidden) and the fields (feature layout),
+    or None for fields that older files did not store."""
+
+    epoch: int
+    weights: np.ndarray
+    visible_fields: np.ndarray | None = None
+    hidden_fields: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class WeightHistory:
+    """Singular values per recorded epoch, and parameter snapshots at some epochs (sorted by epoch)."""
+
+    epochs: np.ndarray
+    singular_values: np.ndarray
+    snapshots: tuple[Snapshot, ...] = ()
+
+    @property
+    def snapshot_epochs(self) -> list[int]:
+        return [s.epoch for s in self.snapshots]
+
+    def snapshot(self, epoch: int) -> Snapshot:
+        """The snapshot taken at ``epoch``; ``KeyError`` naming the epochs that have one."""
+        for snap in self.snapshots:
+            if snap.epoch == epoch:
+                return snap
+        raise KeyError(f"no weight snapshot at epoch {epoch}; snapshots exist at epochs {self.snapshot_epochs}")
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+
+def model_parameters(rbm) -> tuple:
+    """(weight matrix, visible feature fields, hidden fields) of an RBM: the parts a snapshot holds."""
+    return (rbm.weight_matrix, rbm.visible.feature_fields, rbm.hidden.fields)
+
+
+def singular_values(weight_matrix) -> np.ndarray:
+    """Singular values of a weight matrix, descending, float32 (what the history stores)."""
+    return np.linalg.svd(np.asarray(weight_matrix, dtype=np.float64), compute_uv=False).astype(np.float32)
+
+
+def history_arrays(history: WeightHistory, model_epoch: int | None = None, model_params=None,
+                   snapshot_dtype=np.float16) -> tuple[dict, dict]:
+    """The arrays and the metadata entries that store ``history`` in a file.
+
+    ``model_params`` = (weight matrix, visible feature fields, hidden fields) of the model the file holds,
+    saved after ``model_epoch``: a snapshot equal to them is not stored again (``model_epoch`` in the
+    metadata points to the model). ``snapshot_dtype`` None keeps the snapshots' own precision (checkpoints).
+    """
+    arrays: dict[str, np.ndarray] = {}
+    if len(history.epochs):
+        arrays[EPOCHS] = np.asarray(history.epochs, dtype=np.int64)
+        arrays[SINGULAR_VALUES] = np.asarray(history.singular_values, dtype=np.float32)
+    in_model = None
+    for snap in history.snapshots:
+        parts = {"weights": snap.weights, "visible_fields": snap.visible_fields, "hidden_fields": snap.hidden_fields}
+        if snap.epoch == model_epoch and model_params is not None and _same(parts.values(), model_params):
+            in_model = snap.epoch
+            continue
+        for part, value in parts.items():
+            if value is not None:
+                value = np.asarray(value)
+                arrays[_PREFIX.format(part=part, epoch=snap.epoch)] = \
+                    value if snapshot_dtype is None else value.astype(snapshot_dtype)
+    meta = {"snapshot_epochs": history.snapshot_epochs}
+    if in_model is not None:
+        meta["model_epoch"] = in_model
+    return arrays, meta
+
+
+def _same(parts, model_params) -> bool:
+    return all(p is not None and np.array_equal(np.asarray(p), np.asarray(m)) for p, m in zip(parts, model_params))
+
+
+def read_weight_history(metadata: dict, extra_arrays: dict, model_params, where="model file") -> WeightHistory:
+    """The ``WeightHistory`` stored in a file's metadata and extra arrays (any of the layouts above).
+
+    ``model_params`` = (weight matrix, visible feature fields, hidden fields) of the file's model, which is the
+    snapshot at ``history.model_epoch``. Raises ``ValueError`` naming an array whose shape does not fit."""
+    w_model = np.asarray(model_params[0])
+    n_sv = min(w_model.shape)
+    recorded = (metadata.get("history") or {}) if isinstance(metadata.get("history"), dict) else {}
+    if SINGULAR_VALUES in extra_arrays:
+        sv = np.asarray(extra_arrays[SINGULAR_VALUES], dtype=np.float32)
+        epochs = np.asarray(extra_arrays.get(EPOCHS, np.arange(len(sv))), dtype=np.int64)
+        if sv.ndim != 2 or sv.shape[1] != n_sv or len(epochs) != len(sv):
+            raise ValueError(f"{where}: {SINGULAR_VALUES!r} must be epochs x {n_sv} with one {EPOCHS!r} entry per "
+                             f"row, got {sv.shape} and {epochs.shape}")
+    else:  # files written before 2026-12 kept them in the epoch records of the metadata
+        rows = [(r["epoch"], r["singular_values"]) for r in recorded.get("epochs", [])
+                if isinstance(r, dict) and r.get("singular_values") is not None]
+        rows = [(e, s) for e, s in rows if len(s) == n_sv]
+        epochs = np.array([e for e, _ in rows], dtype=np.int64)
+        sv = np.array([s for _, s in rows], dtype=np.float32).reshape(len(rows), n_sv)
+
+    parts: dict[int, dict] = {}
+    for name, value in extra_arrays.items():
+        match = _SNAPSHOT.match(name)
+        if match:
+            part, epoch = match.group(1), int(match.group(2))
+            if name.startswith("history_") or part not in parts.get(epoch, {}):
+                parts.setdefault(epoch, {})[part] = np.asarray(value, dtype=np.float64)
+    model_epoch = recorded.get("model_epoch")
+    if isinstance(model_epoch, int) and model_epoch not in parts:
+        w, g, theta = model_params
+        parts[model_epoch] = {"weights": np.asarray(w, dtype=np.float64), "visible_fields": np.asarray(g, np.float64),
+                              "hidden_fields": np.asarray(theta, np.float64)}
+    sizes = {"visible_fields": np.size(model_params[1]), "hidden_fields": np.size(model_params[2])}
+    snapshots = []
+    for epoch in sorted(parts):
+        found = parts[epoch]
+        if "weights" not in found:
+            raise ValueError(f"{where}: snapshot fields at epoch {epoch} without their weights")
+        w = found["weights"]
+        if w.size != w_model.size:
+            raise ValueError(f"{where}: the weight snapshot of epoch {epoch} has shape {w.shape}, the model's "
+                             f"weight matrix {w_model.shape}")
+        fields = {}
+        for part, size in sizes.items():
+            value = found.get(part)
+            if value is not None and value.size != size:
+                raise ValueError(f"{where}: the {part} snapshot of epoch {epoch} has {value.size} entries, not {size}")
+            fields[part] = None if value is None else value.reshape(-1)
+        snapshots.append(Snapshot(epoch, w.reshape(w_model.shape), **fields))
+    return WeightHistory(epochs, sv, tuple(snapshots))
+
+
+def is_history_array(name: str) -> bool:
+    """Whether an extra array of a file belongs to the weight history (so other readers may skip it)."""
+    return name in (SINGULAR_VALUES, EPOCHS) or _SNAPSHOT.match(name) is not None
