@@ -68,3 +68,35 @@ def test_a_plain_wheel_install_finds_assets_models_and_apps(tmp_path):
     assert assets.startswith(package) and apps.startswith(package)
     assert "1024 spin visible" in model
     assert (Path(apps) / "gibbs_chains.py").is_file()
+
+
+# --- the asset budget ---------------------------------------------------------------------------------------
+ASSET_BUDGET_BYTES = 58 * 10**6  # the wheel carries assets/; new bundled files must fit in what is left
+
+
+def test_assets_fit_the_budget():
+    files = [p for p in (ROOT / "assets").rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    largest = sorted(files, key=lambda p: p.stat().st_size, reverse=True)[:5]
+    listing = ", ".join(f"{p.relative_to(ROOT)} {p.stat().st_size / 1e6:.1f} MB" for p in largest)
+    assert total <= ASSET_BUDGET_BYTES, f"assets/ holds {total / 1e6:.1f} MB, over {ASSET_BUDGET_BYTES / 1e6:.0f} MB; largest: {listing}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "assets" / "models").glob("*.npz")), ids=lambda p: p.stem)
+def test_bundled_weight_histories_are_lean(path):
+    """No bundled snapshot duplicates the model's weights, snapshots are float16, and the history reads."""
+    import numpy as np
+
+    from rbm_explorer.io import load_model
+
+    model = load_model(path)
+    weights = model.rbm.weight_matrix
+    for name, array in model.extra_arrays.items():
+        if "_epoch_" in name:
+            assert array.dtype == np.float16, f"{name} is {array.dtype}, not float16"
+            assert not np.allclose(array.reshape(weights.shape), weights, rtol=1e-3, atol=1e-3), \
+                f"{name} duplicates the model's weights"
+    history = model.weight_history()
+    if "history" in model.metadata:
+        assert len(history) >= 2 and history.singular_values.shape[1] == min(weights.shape)
+        assert history.snapshot(model.metadata["history"]["model_epoch"]).weights is not None
