@@ -21,6 +21,13 @@ def inputs_for(layer, rng, batch=5):
     return rng.standard_normal((batch, layer.n_features))
 
 
+def central_difference(f, inputs, j, eps=1e-6):
+    """(f(inputs + eps e_j) - f(inputs - eps e_j)) / (2 eps): the derivative of f along input column j."""
+    step = np.zeros_like(inputs)
+    step[:, j] = eps
+    return (f(inputs + step) - f(inputs - step)) / (2 * eps)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_registry_knows_every_kind(kind):
     assert kind in LAYER_KINDS
@@ -59,12 +66,7 @@ def test_gradient_of_cgf_is_the_mean(kind):
     rng = np.random.default_rng(3)
     layer = build(kind, rng)
     inputs = inputs_for(layer, rng, batch=2)
-    eps = 1e-6
-    grad = np.empty_like(inputs)
-    for j in range(inputs.shape[1]):
-        step = np.zeros_like(inputs)
-        step[:, j] = eps
-        grad[:, j] = (layer.cgf(inputs + step) - layer.cgf(inputs - step)) / (2 * eps)
+    grad = np.stack([central_difference(layer.cgf, inputs, j) for j in range(inputs.shape[1])], axis=1)
     np.testing.assert_allclose(grad, layer.mean_from_inputs(inputs), atol=1e-7)
 
 
@@ -111,12 +113,8 @@ def test_variance_is_the_derivative_of_the_mean(kind):
     rng = np.random.default_rng(7)
     layer = build(kind, rng)
     inputs = inputs_for(layer, rng, batch=3)
-    eps = 1e-6
-    numeric = np.empty_like(inputs)
-    for j in range(inputs.shape[1]):
-        step = np.zeros_like(inputs)
-        step[:, j] = eps
-        numeric[:, j] = (layer.mean_from_inputs(inputs + step)[:, j] - layer.mean_from_inputs(inputs - step)[:, j]) / (2 * eps)
+    numeric = np.stack([central_difference(layer.mean_from_inputs, inputs, j)[:, j] for j in range(inputs.shape[1])],
+                       axis=1)
     np.testing.assert_allclose(layer.var_from_inputs(inputs), numeric, atol=1e-7)
 
 
