@@ -18,8 +18,10 @@ CHAINS = 101  # not a multiple of 2 or 3: blocks of different sizes
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Split even these small models into blocks (the threshold guards against splitting tiny work)."""
-    monkeypatch.setattr(kernel_threads, "MIN_ELEMENTS_PER_BLOCK", 1)
+    """Split even these small models, in claims of a row or two (the thresholds guard against splitting
+    tiny work)."""
+    monkeypatch.setattr(kernel_threads, "MIN_UNITS_TO_SPLIT", 1)
+    monkeypatch.setattr(kernel_threads, "UNITS_PER_CLAIM", 8)
 
 
 def run(rbm, threads, steps=30, seed=11, calls=None):
@@ -53,24 +55,24 @@ def test_the_same_seed_gives_the_same_chains_with_1_2_or_3_kernel_threads(visibl
                                                                           monkeypatch):
     rbm = tiny_rbm(visible, hidden, seed=3, n_hidden=5, label_classes=labels)
     calls = []
-    original = kernel_threads.run_row_blocks
+    original = kernel_threads.run_claimed
 
-    def spy(func, n_rows, n_elements, threads):
-        calls.append(len(kernel_threads.block_bounds(n_rows, n_elements, threads)) - 1)
-        return original(func, n_rows, n_elements, threads)
+    def spy(kernel, args, n_rows, units_per_row, threads):
+        calls.append(original(kernel, args, n_rows, units_per_row, threads))
+        return calls[-1]
 
-    monkeypatch.setattr("rbm_explorer.sampling.gibbs.run_row_blocks", spy)
+    monkeypatch.setattr(kernel_threads, "run_claimed", spy)
     serial = states(run(rbm, 1, calls=calls))
-    assert calls == []  # one thread: the plain serial kernel
+    assert calls == []  # one thread: the layers' own serial kernels
     for threads in (2, 3):
         assert_same(states(run(rbm, threads, calls=calls)), serial)
-        assert calls and set(calls) == {threads}, "the kernels were not split"
+        assert calls and set(calls) == {threads}, "the kernels were not offered to the helpers"
 
 
 def test_a_large_model_splits_by_default_as_the_blas_threads_allow():
-    """No threshold override: 512 chains x 784 units are split on 2 threads; results equal the serial run."""
+    """No threshold override: 512 chains x 784 units go to 2 threads; the chains equal the serial run."""
     rbm = tiny_rbm("binary", "binary", seed=6, n_visible=784, n_hidden=100, weight_scale=0.05)
-    assert len(kernel_threads.block_bounds(512, 512 * 784, 2)) == 3
+    assert kernel_threads.worth_splitting(512, 784, 2) and not kernel_threads.worth_splitting(512, 784, 1)
     outputs = []
     for threads in (1, 2):
         engine = GibbsEngine(rbm, 512, seed=9)
@@ -102,17 +104,25 @@ def test_engines_stepping_at_once_in_several_threads_match_their_serial_runs(sma
         assert_same(got, want)
 
 
-def test_an_error_in_a_helper_block_reaches_the_caller():
-    seen = []
+def test_the_caller_finishes_alone_when_no_helper_comes(small_blocks, monkeypatch):
+    """Helpers busy elsewhere (here: never handed the job): the caller claims every row itself."""
+    rbm = tiny_rbm("spin", "binary", seed=4, n_hidden=5)
+    serial = states(run(rbm, 1))
+    monkeypatch.setattr(kernel_threads._helpers, "dispatch", lambda *args: None)
+    assert_same(states(run(rbm, 2)), serial)
 
-    def rows(start, stop):
-        seen.append((start, stop))
-        if start > 0:
-            raise ValueError("boom")
 
-    with pytest.raises(ValueError, match="boom"):
-        kernel_threads.run_row_blocks(rows, 10, 10 * kernel_threads.MIN_ELEMENTS_PER_BLOCK, 2)
-    assert sorted(seen) == [(0, 5), (5, 10)]
+def test_a_helper_coming_late_finds_nothing_to_do():
+    """A job whose rows are all claimed: a late helper's kernel call returns at once and samples nothing."""
+    from rbm_explorer._kernels.sampling import sample_two_state_claimed
+
+    inputs = np.zeros((4, 3), np.float32)
+    out = np.full_like(inputs, 7.0)
+    work = np.array([4, 4], np.int64)
+    one, zero = np.float32(1), np.float32(0)
+    assert sample_two_state_claimed(inputs, np.zeros(3, np.float32), one, zero, one, np.zeros(4, np.uint64),
+                                    out, work, 1) == 0
+    assert (out == 7.0).all() and work[1] == 4
 
 
 def test_the_default_follows_the_blas_thread_limit_and_the_setting():
@@ -131,6 +141,7 @@ def test_the_default_follows_the_blas_thread_limit_and_the_setting():
 
 
 def test_small_work_is_not_split():
-    assert kernel_threads.block_bounds(64, 64 * 100, 2) == [0, 64]
-    assert kernel_threads.block_bounds(1, 10**6, 4) == [0, 1]
-    assert kernel_threads.block_bounds(7, 7 * kernel_threads.MIN_ELEMENTS_PER_BLOCK, 3) == [0, 2, 4, 7]
+    assert not kernel_threads.worth_splitting(64, 100, 2)
+    assert not kernel_threads.worth_splitting(1, 10**6, 4)
+    assert kernel_threads.worth_splitting(64, 784, 2)
+    assert kernel_threads.claim_size(784) >= 1 and kernel_threads.claim_size(10**6) == 1

@@ -1,10 +1,13 @@
 """Per-chain counter-based random numbers (SplitMix64).
 
-Each chain owns one ``uint64`` counter. Its k-th draw is the SplitMix64 finaliser applied to
-``counter + k * golden``; after a call that used ``n`` numbers the counter advances by ``n * golden``.
+Each chain owns one ``uint64`` counter. Its k-th 64-bit draw is the SplitMix64 output for the state
+``counter + (k + 1) * golden``; after a call that used ``n`` draws the counter advances by ``n * golden``.
 The output depends only on the chain's own counter, so results do not depend on how chains are split
 across threads, and the draws of one row are independent of each other, which lets LLVM vectorise the loop.
 SplitMix64 passes BigCrush; counters are seeded from a ``numpy.random.Generator``.
+
+A draw gives one float32 uniform (``splitmix_uniform``: its top 24 bits), or two (``uniform_pair``: bits
+40-63 and 16-39), which halves the generator's cost in the two-state kernel.
 """
 
 import numba as nb
@@ -31,17 +34,34 @@ def splitmix_uniform(counter, k):
 
 
 @nb.njit(nogil=True, cache=True, inline="always")
-def uniform_from_key(z):
-    """The uniform of SplitMix64 state ``z`` (``counter + (k + 1) * golden`` for the k-th draw).
+def mix64(z):
+    """The SplitMix64 output of state ``z`` (``counter + (k + 1) * golden`` for the k-th draw).
 
-    A loop over a row keeps ``z`` and adds ``GOLDEN`` per draw instead of calling ``splitmix_uniform(s, k)``:
-    the same numbers without one of the three 64-bit multiplications per draw, which AVX2 lacks and emulates
-    (binary sampling kernel on an AMD EPYC: 1.66 -> 1.50 ns per unit).
+    A loop over a row keeps ``z`` and adds ``GOLDEN`` per draw instead of multiplying ``(k + 1) * GOLDEN``:
+    the same numbers without one of the three 64-bit multiplications per draw, which AVX2 lacks and emulates.
     """
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    return (np.float32(np.int32(z >> np.uint64(40))) + np.float32(0.5)) * _TO_UNIT
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def uniform_from_key(z):
+    """The uniform of state ``z``: the top 24 bits m of its output give ``(m + 0.5) / 2**24``, never 0 or 1."""
+    return (np.float32(np.int32(mix64(z) >> np.uint64(40))) + np.float32(0.5)) * _TO_UNIT
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def bits24_uniform(m):
+    """``(m + 0.5) / 2**24`` for a 24-bit integer m (uint64): in (0, 1), never 0 or 1."""
+    return (np.float32(np.int32(m)) + np.float32(0.5)) * _TO_UNIT
+
+
+@nb.njit(nogil=True, cache=True, inline="always")
+def uniform_pair(z):
+    """Two uniforms from the output r of state ``z``: from bits 40-63 and from bits 16-39 of r."""
+    r = mix64(z)
+    return bits24_uniform(r >> np.uint64(40)), bits24_uniform((r >> np.uint64(16)) & np.uint64(0xFFFFFF))
 
 
 @nb.njit(nogil=True, cache=True, inline="always")

@@ -279,24 +279,23 @@ def _layout(rbm: RBM) -> tuple:
 
 
 # --- sampling kernels on several threads (rbm_explorer.sampling.kernel_threads) ---------------------------
-from rbm_explorer.sampling.kernel_threads import run_row_blocks, threads_for  # noqa: E402
+from rbm_explorer.sampling import kernel_threads  # noqa: E402
 
 
 def _engine_threads(engine: GibbsEngine) -> int:
     """Threads for an engine's sampling kernels: its ``kernel_threads`` attribute if one was set (an int, or
     None to follow the default), else the default of ``kernel_threads.threads_for``."""
-    return threads_for(getattr(engine, "kernel_threads", None))
+    return kernel_threads.threads_for(getattr(engine, "kernel_threads", None))
 
 
 def _sample_layer(layer, inputs, beta, counters, out, threads: int) -> None:
-    """``layer.sample_from_inputs`` on all chains, split by blocks of rows over ``threads`` threads when the
-    work is large enough (``kernel_threads.run_row_blocks``). Each row uses only its own inputs and counter, so
-    the result is the same for any split."""
-    if threads <= 1:
+    """``layer.sample_from_inputs`` on all chains, on ``threads`` threads when the layer's kernel has a
+    claimed form and the work is large enough (``kernel_threads.run_claimed``). Each row uses only its own
+    inputs and counter, so the result is the same on any number of threads."""
+    split = kernel_threads.worth_splitting(inputs.shape[0], inputs.shape[1], threads)
+    plan = kernel_threads.claimed_plan(layer, inputs, beta, counters, out) if split else None
+    if plan is None:
         layer.sample_from_inputs(inputs, beta, counters, out)
         return
-
-    def rows(start, stop):
-        layer.sample_from_inputs(inputs[start:stop], beta, counters[start:stop], out[start:stop])
-
-    run_row_blocks(rows, inputs.shape[0], inputs.size, threads)
+    kernel, args, units_per_row = plan
+    kernel_threads.run_claimed(kernel, args, inputs.shape[0], units_per_row, threads)

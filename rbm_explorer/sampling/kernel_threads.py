@@ -1,24 +1,28 @@
-"""Split the element-wise sampling of a Gibbs step over a few threads, by blocks of chains.
+"""Split the element-wise sampling of a Gibbs step over a few threads, by rows (chains).
 
-A sweep is two BLAS products, which use every BLAS thread, and two sampling kernels, which are serial numba
-functions (``nogil``). With fast products the serial kernel becomes the cost that is left, so the engine may
-run it on several row blocks of the chains at once: the calling thread samples the first block and persistent
-helper threads of this module sample the others. Rows are independent and every chain owns its counter, so the
-states do not depend on how the rows are split.
+A sweep is two BLAS products, which use every BLAS thread, and two sampling kernels, serial numba functions
+(``nogil``). With fast products the serial kernel is the cost that is left, so the engine runs it on several
+threads at once: the calling thread and persistent helper threads of this module run the same ``*_claimed``
+kernel on one job, each claiming small blocks of rows from an atomic counter until none is left. Rows are
+independent and every chain owns its counter, so the states do not depend on who sampled which rows.
 
-Why not numba's ``parallel=True``: its OpenMP/TBB workers spin after each call and fight OpenBLAS's spinning
-workers for the same cores (benchmarks/README.md). The helpers here are plain Python threads that sleep on a
-queue between tasks and release the GIL inside the kernels.
+Three things make this pay on 2 cores right after a multi-threaded OpenBLAS product (benchmarks/README.md):
+- The claim loop runs inside the ``nogil`` kernel, so a helper needs the GIL only to start. Claiming blocks
+  from Python, a helper pre-empted while holding the GIL stalled the caller.
+- Dynamic claiming: OpenBLAS's worker spins for a while after each product, so a helper on the other core
+  gets only part of it; it samples what it can, the caller the rest.
+- Each helper is pinned to a CPU other than the caller's: otherwise Linux wakes it on the caller's own CPU.
+numba's ``parallel=True`` layers lost instead: their workers and OpenBLAS's fought for the cores.
 
-Several engines may step at once from several Python threads (the app runs one sampler per session). No caller
-ever waits for a block that has not started: when its own block is done, it takes back every block no helper
-has claimed yet and samples it itself. So callers never deadlock, and when the helpers are busy with other
-callers' blocks a call degrades to the serial kernel, not to a queue.
+Several engines may step at once from several Python threads (the app runs one sampler per session). A caller
+never waits for rows nobody has started: it claims rows like any helper, so it finishes its job alone if the
+helpers are busy, and at the end it waits only for blocks a helper is sampling at that moment. Callers do not
+deadlock, and busy helpers make a call serial, not queued.
 
 How many threads: ``threads_for`` gives the engine's ``kernel_threads`` attribute if set, else the value of
 ``set_kernel_threads``, else the number of BLAS threads numpy's BLAS is limited to right now (threadpoolctl),
 capped by the CPUs this process may run on. The app's server limits BLAS to one thread per process, so it keeps
-the serial kernel; ``threadpool_limits`` in a script limits both alike.
+the serial kernels; ``threadpool_limits`` in a script limits both alike.
 """
 
 from __future__ import annotations
@@ -27,11 +31,16 @@ import os
 import queue
 import threading
 
-__all__ = ["blas_threads", "run_row_blocks", "set_kernel_threads", "threads_for", "MIN_ELEMENTS_PER_BLOCK"]
+import numpy as np
 
-#: A row block is worth handing to a helper only if it holds at least this many units (about 20 us of
-#: sampling): waking a helper thread costs some microseconds.
-MIN_ELEMENTS_PER_BLOCK = 16384
+__all__ = ["blas_threads", "claimed_plan", "run_claimed", "set_kernel_threads", "threads_for", "worth_splitting"]
+
+#: A layer is split only from this many units on (about 35 us of binary sampling): waking a helper costs
+#: some microseconds.
+MIN_UNITS_TO_SPLIT = 32768
+#: Threads claim rows in blocks of about this many units (about 9 us of binary sampling), so that the
+#: caller never waits long for a block a helper is still sampling.
+UNITS_PER_CLAIM = 8192
 #: Never more threads than this, whatever is asked.
 MAX_THREADS = 64
 
@@ -93,65 +102,61 @@ def threads_for(requested: int | None = None) -> int:
     return max(1, min(int(requested), MAX_THREADS))
 
 
-class _Block:
-    """One row block: ``claim`` decides who runs it (the first to call it), ``wait`` blocks until it ran."""
-
-    __slots__ = ("func", "start", "stop", "_claim", "_done", "error")
-
-    def __init__(self, func, start, stop):
-        self.func, self.start, self.stop = func, start, stop
-        self._claim = threading.Lock()
-        self._done = threading.Lock()
-        self._done.acquire()
-        self.error = None
-
-    def claim(self) -> bool:
-        return self._claim.acquire(blocking=False)
-
-    def run(self) -> None:
-        try:
-            self.func(self.start, self.stop)
-        except BaseException as error:  # handed to the caller, which re-raises it
-            self.error = error
-        finally:
-            self._done.release()
-
-    def wait(self) -> None:
-        self._done.acquire()
-        self._done.release()
-
-
 class _Helpers:
-    """Daemon threads taking blocks from one queue shared by all callers; started on demand, restarted in a
+    """Daemon threads taking jobs from one queue shared by all callers; started on demand, restarted in a
     forked child (threads do not survive a fork)."""
 
     def __init__(self):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._count = 0
+        self._threads: list[threading.Thread] = []
+        self._pinned: list[int | None] = []
         self._lock = threading.Lock()
 
     def ensure(self, n: int) -> None:
-        if self._count >= n:
+        if len(self._threads) >= n:
             return
         with self._lock:
-            while self._count < n:
-                self._count += 1
-                threading.Thread(target=self._serve, args=(self._queue,), name=f"rbm-kernel-{self._count}",
-                                 daemon=True).start()
+            while len(self._threads) < n:
+                thread = threading.Thread(target=self._serve, args=(self._queue,), daemon=True,
+                                          name=f"rbm-kernel-{len(self._threads) + 1}")
+                thread.start()
+                self._threads.append(thread)
+                self._pinned.append(None)
 
     @staticmethod
-    def _serve(blocks: queue.SimpleQueue) -> None:
+    def _serve(jobs: queue.SimpleQueue) -> None:
         while True:
-            block = blocks.get()
-            if block.claim():
-                block.run()
+            kernel, args, work, rows_per_claim = jobs.get()
+            try:
+                kernel(*args, work, rows_per_claim)
+            except Exception:  # pragma: no cover - a kernel raises before it claims rows; the caller does them
+                pass
 
-    def submit(self, block: _Block) -> None:
-        self._queue.put(block)
+    def dispatch(self, n: int, kernel, args, work, rows_per_claim) -> None:
+        """Hand a job to ``n`` helpers, each placed on a CPU other than the caller's (see ``_place``)."""
+        self.ensure(n)
+        cpus = _other_cpus()
+        for i in range(n):
+            if cpus:
+                self._place(i, cpus[i % len(cpus)])
+            self._queue.put((kernel, args, work, rows_per_claim))
+
+    def _place(self, i: int, cpu: int) -> None:
+        """Pin helper ``i`` to ``cpu``. Without it Linux wakes the helper on the caller's own CPU, because the
+        other one is busy with OpenBLAS's worker, which spins after each product: the helper then pre-empts
+        the caller instead of sharing the spinning core (measured: no gain; pinned, 1.3-1.6x)."""
+        if self._pinned[i] == cpu:
+            return
+        try:
+            os.sched_setaffinity(self._threads[i].native_id, {cpu})
+            self._pinned[i] = cpu
+        except (AttributeError, OSError):  # pragma: no cover - no affinity control here
+            pass
 
     def reset_after_fork(self) -> None:
         self._queue = queue.SimpleQueue()
-        self._count = 0
+        self._threads = []
+        self._pinned = []
         self._lock = threading.Lock()
 
 
@@ -160,38 +165,89 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_helpers.reset_after_fork)
 
 
-def block_bounds(n_rows: int, n_elements: int, threads: int) -> list[int]:
-    """Row boundaries of the blocks: at most ``threads`` blocks of at least ``MIN_ELEMENTS_PER_BLOCK`` units
-    each (one block when the work is small), sizes differing by at most one row."""
-    per_row = max(1, n_elements // max(1, n_rows))
-    n_blocks = max(1, min(threads, n_rows, (n_rows * per_row) // MIN_ELEMENTS_PER_BLOCK))
-    return [n_rows * k // n_blocks for k in range(n_blocks + 1)]
-
-
-def run_row_blocks(func, n_rows: int, n_elements: int, threads: int) -> None:
-    """Call ``func(start, stop)`` on row blocks covering ``range(n_rows)``, the first block in this thread and
-    the others on helper threads when ``threads`` > 1 and the work is large enough (see ``block_bounds``).
-
-    ``func`` must be safe to run on disjoint blocks at once (a ``nogil`` kernel on row slices). Returns when
-    every block has run; the first error of a block is raised here.
-    """
-    bounds = block_bounds(n_rows, n_elements, threads)
-    if len(bounds) == 2:
-        func(0, n_rows)
-        return
-    blocks = [_Block(func, bounds[k], bounds[k + 1]) for k in range(1, len(bounds) - 1)]
-    _helpers.ensure(len(blocks))
-    for block in blocks:
-        _helpers.submit(block)
+def _load_sched_getcpu():
     try:
-        func(bounds[0], bounds[1])
-    finally:
-        # take back what no helper has started, then wait for the rest (they are running, so they finish)
-        for block in reversed(blocks):  # helpers take blocks from the front of the queue
-            if block.claim():
-                block.run()
-        for block in blocks:
-            block.wait()
-    for block in blocks:
-        if block.error is not None:
-            raise block.error
+        import ctypes
+
+        getcpu = ctypes.CDLL(None, use_errno=True).sched_getcpu
+        getcpu.restype = ctypes.c_int
+        getcpu.argtypes = []
+        return getcpu
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return None
+
+
+_sched_getcpu = _load_sched_getcpu()
+
+
+def _other_cpus() -> list[int]:
+    """CPUs this thread may run on, except the one it is running on now (empty if that is unknown)."""
+    if _sched_getcpu is None or not hasattr(os, "sched_getaffinity"):
+        return []
+    here = _sched_getcpu()
+    if here < 0:
+        return []
+    return [cpu for cpu in sorted(os.sched_getaffinity(0)) if cpu != here]
+
+
+def claim_size(units_per_row: int) -> int:
+    """Rows per claim: about ``UNITS_PER_CLAIM`` units."""
+    return max(1, UNITS_PER_CLAIM // max(1, units_per_row))
+
+
+def worth_splitting(n_rows: int, units_per_row: int, threads: int) -> bool:
+    """Whether a layer of ``n_rows`` x ``units_per_row`` units goes to several threads."""
+    return threads > 1 and n_rows > 1 and n_rows * units_per_row >= MIN_UNITS_TO_SPLIT
+
+
+def run_claimed(kernel, args: tuple, n_rows: int, units_per_row: int, threads: int) -> int:
+    """Run ``kernel(*args, work, rows_per_claim)`` (a ``_kernels.sampling.*_claimed`` kernel) over
+    ``n_rows`` rows on up to ``threads`` threads: this one and ``threads - 1`` helpers, when there are at
+    least ``MIN_UNITS_TO_SPLIT`` units. Returns the number of threads the job was offered to.
+
+    The calling thread claims rows like any helper, so it finishes the job alone if no helper gets to it;
+    at the end it waits only for rows that a helper has claimed and is sampling right now.
+    """
+    from rbm_explorer._kernels.sampling import wait_for_rows
+
+    work = np.zeros(2, np.int64)
+    if not worth_splitting(n_rows, units_per_row, threads):
+        kernel(*args, work, max(1, n_rows))
+        return 1
+    rows_per_claim = claim_size(units_per_row)
+    helpers = min(threads - 1, -(-n_rows // rows_per_claim) - 1)
+    if helpers >= 1:
+        _helpers.dispatch(helpers, kernel, args, work, rows_per_claim)
+    kernel(*args, work, rows_per_claim)
+    wait_for_rows(work, n_rows)
+    return 1 + helpers
+
+
+def claimed_plan(layer, inputs, beta: float, states, out):
+    """``(kernel, args, units_per_row)`` that samples like ``layer.sample_from_inputs(inputs, beta, states,
+    out)`` with a ``*_claimed`` kernel, or None for a layer this module does not know (it is then sampled
+    serially by the layer itself).
+
+    Only layers whose ``sample_from_inputs`` is the one of their base kind qualify, and the arguments are the
+    ones that method passes to its kernel. tests/test_kernel_split.py checks, for every kind, that both ways
+    give the same chains bit for bit.
+    """
+    from rbm_explorer._kernels import sampling as k
+    from rbm_explorer.layers.base import TwoStateLayer
+    from rbm_explorer.layers.gaussian import Gaussian
+    from rbm_explorer.layers.potts import Potts
+
+    method = type(layer).sample_from_inputs
+    if isinstance(layer, TwoStateLayer) and method is TwoStateLayer.sample_from_inputs:
+        args = (inputs, layer.sampling_fields, np.float32(layer.scale * beta), np.float32(layer.low),
+                np.float32(layer.high), states, out)
+        return k.sample_two_state_claimed, args, inputs.shape[1]
+    if isinstance(layer, Potts) and method is Potts.sample_from_inputs:
+        shape = (inputs.shape[0], layer.n_units, layer.q)
+        args = (inputs.reshape(shape), layer.fields.astype(np.float32), np.float32(beta), states,
+                out.reshape(shape))
+        return k.sample_categorical_claimed, args, inputs.shape[1]
+    if isinstance(layer, Gaussian) and method is Gaussian.sample_from_inputs:
+        args = (inputs, layer.fields.astype(np.float32), np.float32(beta), states, out)
+        return k.sample_gaussian_claimed, args, inputs.shape[1]
+    return None
