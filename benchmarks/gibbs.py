@@ -3,7 +3,8 @@
 What: chain-sweeps per second (chains x sweeps / second, one sweep = v -> h -> v) of a binary-binary RBM for
 a few (N visible, M hidden, chains) shapes, measured in the same run for
 
-* ``ours``      -- ``rbm_explorer.sampling.GibbsEngine.step``;
+* ``ours``      -- ``rbm_explorer.sampling.GibbsEngine.step``, its sampling kernels on as many threads as BLAS
+  (``rbm_explorer.sampling.kernel_threads``);
 * ``gemm_only`` -- just the two float32 products of a sweep into preallocated outputs: the ceiling;
 * ``numpy``     -- plain numpy float32 block Gibbs as one would write it: ``p = 1 / (1 + exp(-(v @ W + b)))``,
   ``h = (rng.random(p.shape, dtype=float32) < p).astype(float32)``, new arrays each step;
@@ -15,17 +16,26 @@ a few (N visible, M hidden, chains) shapes, measured in the same run for
 * ``torch``     -- torch float32 with ``sigmoid`` + ``bernoulli`` under ``no_grad``, as many threads as
   numpy's BLAS (null when torch is missing);
 * ``sklearn``   -- ``BernoulliRBM.gibbs`` with float32 parameters, chained on its own (boolean) output
-  (null when scikit-learn is missing).
+  (null when scikit-learn is missing);
+* ``rbms``      -- the peer library rbms (DsysDML/rbms, PyPI ``rbms``; ``benchmarks/requirements.txt``): its
+  float32 ``BBRBM`` and its own ``rbms.sampling.gibbs.sample_state(n, chains, params)``, on torch with the same
+  threads (null when rbms is missing). ``sample_state(n)`` does n sweeps and one more hidden half-sweep; that
+  half-sweep is credited to it (n + 0.5 sweeps per call).
 
 Why: the engine's design bet is that a sweep is two BLAS products plus cheap serial sampling kernels, so
 ``ours`` should stay close to ``gemm_only`` and beat the straightforward implementations.
 
 How: the machine is noisy, so every method runs in time blocks interleaved in a rotating order, ``repeats``
-times per shape, and the median block throughput is reported. Each method is warmed up (numba compile,
-first-call allocations) and its block length calibrated before timing. No thread settings are touched
-except torch's pool, matched to numpy's BLAS thread count.
+times per shape, and the median block throughput is reported with its spread (min, quartiles, max). Before
+every timed block the process sleeps ``IDLE_GAP`` seconds: the thread pools of OpenBLAS, torch and numba spin
+for a while after their last call, and without a gap one library's spinning threads slowed the next block
+(torch measured at 2,696 instead of about 60,000 chain-sweeps/s). Ratios ``ours/X`` are the median, min and
+max over the rounds of (ours block rate / X block rate in the same round), so a machine that changes speed
+during the run shifts both sides of each ratio. Each method is warmed up (numba compile, first-call
+allocations) and its block length calibrated before timing. No thread settings are touched except torch's
+pool, matched to numpy's BLAS thread count.
 
-Usage: ``python benchmarks/gibbs.py [--quick] [--repeats R]``. The last stdout line is one JSON object
+Usage: ``python benchmarks/gibbs.py [--quick] [--repeats R]`` (about 4 minutes; ``--quick`` about 1). The last stdout line is one JSON object
 ``{"rows": [...], ...}``; a table goes to stderr as rows finish. A full run (no ``--quick``) also saves
 ``benchmarks/results/gibbs-<UTC timestamp>.json`` and rewrites the marked table in ``benchmarks/README.md``.
 """
@@ -56,7 +66,7 @@ from report import finish, machine_summary, save_result  # noqa: E402
 from rbm_explorer._kernels.sampling import two_state_chain  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
 from rbm_explorer.rbm import RBM  # noqa: E402
-from rbm_explorer.sampling import GibbsEngine  # noqa: E402
+from rbm_explorer.sampling import GibbsEngine, kernel_threads  # noqa: E402
 
 try:
     import torch
@@ -69,9 +79,17 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sklearn = None
 
+try:
+    import rbms
+    from rbms.bernoulli_bernoulli.classes import BBRBM
+    from rbms.sampling.gibbs import sample_state as rbms_sample_state
+except ImportError:  # pragma: no cover - depends on the environment (rbms needs torch)
+    rbms = None
+
 SHAPES = [(784, 400, 64), (784, 400, 1024), (4096, 1000, 256)]
-METHODS = ["ours", "gemm_only", "numpy", "torch", "sklearn", "numpy_inplace", "ours_parallel"]
-RATIO_BASES = ["gemm_only", "numpy", "torch", "sklearn", "numpy_inplace", "ours_parallel"]
+METHODS = ["ours", "gemm_only", "numpy", "torch", "rbms", "sklearn", "numpy_inplace", "ours_parallel"]
+RATIO_BASES = ["gemm_only", "numpy", "torch", "rbms", "sklearn", "numpy_inplace", "ours_parallel"]
+IDLE_GAP = 0.3  # seconds of sleep before every timed block, so that no thread pool is still spinning
 WEIGHT_SCALE = 0.05  # std of the weights; inputs of a few units, so the units are far from saturated
 FIELD_SCALE = 0.1  # std of the visible and hidden fields
 README_START = "<!-- gibbs-table:start -->"
@@ -229,6 +247,21 @@ def sklearn_runner(weights, g, theta, n_chains):
     return run
 
 
+def rbms_runner(weights, g, theta, n_chains):
+    """rbms's own block Gibbs: ``sample_state`` on its float32 ``BBRBM``, fed back its own chains."""
+    params = BBRBM(weight_matrix=torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float32)),
+                   vbias=torch.from_numpy(g.astype(np.float32)), hbias=torch.from_numpy(theta.astype(np.float32)))
+    torch.manual_seed(0)
+    chains = [params.init_chains(n_chains, start_v=torch.from_numpy(random_binary((n_chains, weights.shape[0]))))]
+
+    def run(n_steps):
+        with torch.no_grad():
+            chains[0] = rbms_sample_state(n_steps, chains[0], params)
+
+    run.extra_sweeps = 0.5  # sample_state(n) ends with one more hidden half-sweep
+    return run
+
+
 def make_runners(weights, g, theta, n_chains, only: str | None = None) -> dict:
     """Runner of each available method (missing libraries are left out)."""
     if only is not None:
@@ -240,6 +273,7 @@ def make_runners(weights, g, theta, n_chains, only: str | None = None) -> dict:
         "numpy_inplace": numpy_inplace_runner,
         "torch": torch_runner if torch is not None else None,
         "sklearn": sklearn_runner if sklearn is not None else None,
+        "rbms": rbms_runner if rbms is not None else None,
     }
     return {name: make(weights, g, theta, n_chains) for name, make in factories.items() if make is not None}
 
@@ -262,7 +296,8 @@ def calibrate(run, block_seconds: float) -> int:
 
 
 def measure_shape(n_visible, n_hidden, n_chains, repeats, block_seconds, only=None) -> dict[str, list[float]]:
-    """Chain-sweeps/s of each method in each of ``repeats`` interleaved rounds, rotating the order."""
+    """Chain-sweeps/s of each method in each of ``repeats`` interleaved rounds, rotating the order, with an
+    idle gap of ``IDLE_GAP`` seconds before every timed block."""
     runners = make_runners(*make_parameters(n_visible, n_hidden), n_chains, only)
     names = list(runners)
     steps = {name: calibrate(runners[name], block_seconds) for name in names}
@@ -270,22 +305,57 @@ def measure_shape(n_visible, n_hidden, n_chains, repeats, block_seconds, only=No
     for r in range(repeats):
         k = r % len(names)
         for name in names[k:] + names[:k]:
-            rates[name].append(n_chains * steps[name] / timed(runners[name], steps[name]))
+            run = runners[name]
+            time.sleep(IDLE_GAP)
+            sweeps = steps[name] + getattr(run, "extra_sweeps", 0.0)
+            rates[name].append(n_chains * sweeps / timed(run, steps[name]))
     return rates
 
 
+def spread(values: list[float]) -> dict:
+    """Median, quartiles and range of the block values."""
+    q1, median, q3 = (float(x) for x in np.percentile(values, [25, 50, 75]))
+    return {"median": median, "min": min(values), "q1": q1, "q3": q3, "max": max(values), "n": len(values)}
+
+
+def per_round(ours: list[float], other: list[float]) -> dict:
+    """ours / other within each round (the same round index): median, min and max."""
+    ratios = [o / x for o, x in zip(ours, other)]
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
+
+
 def make_row(n_visible, n_hidden, n_chains, rates: dict[str, list[float]]) -> dict:
-    """The JSON row: median rate per method (null if missing), ours/other ratios, and all block rates."""
+    """The JSON row: median rate per method (null if missing) and its spread, ours/other ratios (median of the
+    per-round ratios, and their range), and all block rates."""
     row = {"N": n_visible, "M": n_hidden, "chains": n_chains}
     for name in METHODS:
         row[name] = statistics.median(rates[name]) if name in rates else None
+    row["spread"] = {name: spread(rates[name]) if name in rates else None for name in METHODS}
     for base in RATIO_BASES:
-        row[f"ours_over_{base}"] = row["ours"] / row[base] if row[base] else None
+        if base in rates:
+            if base == "ours_parallel":  # measured in a child process, not in the same rounds
+                ratio = {"median": row["ours"] / row[base], "min": min(rates["ours"]) / max(rates[base]),
+                         "max": max(rates["ours"]) / min(rates[base])}
+            else:
+                ratio = per_round(rates["ours"], rates[base])
+        else:
+            ratio = None
+        row[f"ours_over_{base}"] = None if ratio is None else ratio["median"]
+        row[f"ours_over_{base}_range"] = None if ratio is None else [ratio["min"], ratio["max"]]
     row["runs"] = rates
     return row
 
 
 # --- machine information -----------------------------------------------------------------------------------
+def _version(distribution: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:  # pragma: no cover
+        return None
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -326,13 +396,18 @@ def machine_info(quick: bool, repeats: int, block_seconds: float) -> dict:
         "torch": torch.__version__ if torch is not None else None,
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "sklearn": sklearn.__version__ if sklearn is not None else None,
+        "rbms": _version("rbms") if rbms is not None else None,
+        "kernel_threads": kernel_threads.threads_for(),
         "blas_threads": numpy_blas_threads(),
         "blas": blas_libraries(),
         "quick": quick,
         "repeats": repeats,
         "block_seconds": block_seconds,
+        "idle_gap_seconds": IDLE_GAP,
         "weights": f"W ~ N(0, {WEIGHT_SCALE}^2), fields ~ N(0, {FIELD_SCALE}^2)",
         "unit": "chain-sweeps per second (chains x v->h->v sweeps / s), median over interleaved blocks",
+        "ratios": "ours/X: median (and range) over rounds of ours' block rate / X's block rate in that round; "
+                  "ours_parallel runs in a child process, so its ratio is of the medians (range: extremes)",
         "sklearn_note": "BernoulliRBM.gibbs, float32 parameters; draws float64 uniforms, returns bool states",
     }
 
@@ -342,10 +417,34 @@ def fmt_rate(x) -> str:
     return "-" if x is None else f"{x:,.0f}"
 
 
+def fmt_k(x) -> str:
+    """A rate in thousands, 3 significant digits."""
+    k = x / 1e3
+    return f"{k:.3g}" if k < 100 else f"{k:.0f}"
+
+
+def fmt_rate_spread(row: dict, name: str) -> str:
+    """``median (min–max)`` in thousands of chain-sweeps/s."""
+    sp = row["spread"][name]
+    if sp is None:
+        return "-"
+    return f"{fmt_k(sp['median'])}k ({fmt_k(sp['min'])}–{fmt_k(sp['max'])})"
+
+
 def fmt_ratio(x, percent=False) -> str:
     if x is None:
         return "-"
     return f"{100 * x:.0f}%" if percent else f"{x:.2f}x"
+
+
+def fmt_ratio_spread(row: dict, base: str) -> str:
+    """``median (min–max)`` of ours/base over the rounds."""
+    x, r = row["ours_over_" + base], row["ours_over_" + base + "_range"]
+    if x is None:
+        return "-"
+    percent = base == "gemm_only"
+    lo, hi = fmt_ratio(r[0], percent), fmt_ratio(r[1], percent)
+    return f"{fmt_ratio(x, percent)} ({lo}–{hi})"
 
 
 def print_row(row: dict) -> None:
@@ -361,18 +460,25 @@ def print_header() -> None:
 
 
 def markdown_section(result: dict) -> str:
-    header = "| N x M, chains | " + " | ".join(METHODS) + " | " + " | ".join(
-        "ours % of gemm_only" if b == "gemm_only" else f"ours/{b}" for b in RATIO_BASES) + " |"
-    lines = [README_START, header, "|" + "---|" * (1 + len(METHODS) + len(RATIO_BASES))]
+    lines = [README_START, "Chain-sweeps per second, thousands: median (min–max) of the interleaved blocks.", "",
+             "| N x M, chains | " + " | ".join(METHODS) + " |", "|" + "---|" * (1 + len(METHODS))]
     for row in result["rows"]:
-        rates = " | ".join(fmt_rate(row[m]) for m in METHODS)
-        ratios = " | ".join(fmt_ratio(row["ours_over_" + b], b == "gemm_only") for b in RATIO_BASES)
-        lines.append(f"| {row['N']} x {row['M']}, {row['chains']} | {rates} | {ratios} |")
+        lines.append(f"| {row['N']} x {row['M']}, {row['chains']} | "
+                     + " | ".join(fmt_rate_spread(row, m) for m in METHODS) + " |")
+    lines += ["", "Ours against each: median (min–max) over the rounds of ours' rate / its rate in the same round "
+              "(ours_parallel: of the medians, range from the extremes).", "",
+              "| N x M, chains | " + " | ".join("ours % of gemm_only" if b == "gemm_only" else f"ours/{b}"
+                                                for b in RATIO_BASES) + " |",
+              "|" + "---|" * (1 + len(RATIO_BASES))]
+    for row in result["rows"]:
+        lines.append(f"| {row['N']} x {row['M']}, {row['chains']} | "
+                     + " | ".join(fmt_ratio_spread(row, b) for b in RATIO_BASES) + " |")
     m = result["machine"]
     lines += [
         "",
-        f"Chain-sweeps/s, median of {m['repeats']} interleaved blocks of ~{m['block_seconds']} s; "
-        + machine_summary(m, ("numpy", "numba", "torch", "sklearn")),
+        f"{m['repeats']} interleaved rounds of blocks of ~{m['block_seconds']} s, {m['idle_gap_seconds']} s idle "
+        f"before each block; sampling kernels on {m['kernel_threads']} threads; "
+        + machine_summary(m, ("numpy", "numba", "torch", "rbms", "sklearn")),
         README_END,
     ]
     return "\n".join(lines)
@@ -387,12 +493,12 @@ def save(result: dict) -> Path:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short blocks and few repeats; writes no files")
-    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds per shape (3 quick, 7 full)")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds per shape (3 quick, 11 full)")
     parser.add_argument("--isolated", nargs=3, type=int, metavar=("N", "M", "CHAINS"),
                         help="internal: measure ours_parallel alone for one shape and print its block rates")
     args = parser.parse_args(argv)
     if args.repeats is None:
-        args.repeats = 3 if args.quick else 7
+        args.repeats = 3 if args.quick else 11
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args

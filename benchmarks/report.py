@@ -30,7 +30,7 @@ def save_result(result: dict, name: str, section: str, start: str, end: str, tit
     return out
 
 
-LIBRARY_NAMES = {"numpy": "numpy", "numba": "numba", "torch": "torch", "sklearn": "scikit-learn"}
+LIBRARY_NAMES = {"numpy": "numpy", "numba": "numba", "torch": "torch", "rbms": "rbms", "sklearn": "scikit-learn"}
 
 
 def machine_summary(m: dict, libraries=("numpy", "numba", "torch"), torch_threads: bool = False) -> str:
@@ -39,7 +39,7 @@ def machine_summary(m: dict, libraries=("numpy", "numba", "torch"), torch_thread
     parts = [m["cpu"], f"{m['nproc']} cores", f"BLAS threads {m['blas_threads']}"]
     if torch_threads:
         parts.append(f"torch threads {m['torch_threads']}")
-    parts += [f"{LIBRARY_NAMES[name]} {m[name]}" for name in libraries]
+    parts += [f"{LIBRARY_NAMES[name]} {m[name] or 'missing'}" for name in libraries]
     return ", ".join(parts) + f"; {m['date']}."
 
 

@@ -10,7 +10,13 @@ persistent chains, k = 10 Gibbs sweeps per update, plain SGD with learning rate 
   ``torch.sigmoid`` + ``torch.bernoulli`` for the sweeps, the gradient
   ``(v_data^T h_data - v_chain^T h_chain) / 100`` (conditional hidden means in both phases, as ours) and means
   for the fields, an in-place SGD step; ``torch.set_num_threads`` = numpy's BLAS thread count;
-* ``torch_rand`` -- the same with ``(torch.rand(p.shape) < p).float()`` in place of ``torch.bernoulli``.
+* ``torch_rand`` -- the same with ``(torch.rand(p.shape) < p).float()`` in place of ``torch.bernoulli``;
+* ``rbms``       -- the peer library rbms (DsysDML/rbms 0.5.0, ``benchmarks/requirements.txt``), its own PCD
+  step as its ``rbms.training.pcd.train`` runs it: ``fit_batch_pcd`` (the batch's hidden magnetisations through
+  ``init_chains``, ``sample_state`` of the 100 persistent chains for k = 10 sweeps, ``compute_gradient`` and
+  ``normalize_grad``) then ``torch.optim.SGD(maximize=True).step()``, on its float32 ``BBRBM`` with the same
+  initial parameters, batches from a permutation of the data. Its defaults are kept: centered gradient,
+  normalised to unit norm. Null when rbms is missing.
 
 Each row is also split into the time of the 10 Gibbs sweeps (a ``perf_counter`` around the sweeps inside each
 update: ``GibbsEngine.step(10)`` for ours, the sweep loop for torch) and the rest of the update.
@@ -18,8 +24,11 @@ update: ``GibbsEngine.step(10)`` for ours, the sweep loop for torch) and the res
 Why: the issue asks that a PCD update be at least as fast as PyTorch CPU with the same threads.
 
 How: as ``gibbs.py`` (whose helpers are reused): each method is warmed up and its block length calibrated, then
-the methods run in time blocks interleaved in a rotating order, ``repeats`` times, and the median block time per
-update is reported. The models keep training during the benchmark (the same way in all methods).
+the methods run in time blocks interleaved in a rotating order, ``repeats`` times, with ``gibbs.IDLE_GAP``
+seconds of sleep before every timed block (so that no library's thread pool is still spinning when the next
+one starts), and the median block time per update is reported with its range. The speed-up of ours over each
+method is also taken per round (its block / ours in the same round): median and range. The models keep
+training during the benchmark (each in its own way).
 
 Usage: ``python benchmarks/training.py [--quick] [--repeats R]`` (about 1.5 minutes; ``--quick`` about 20 s). The last stdout line is one JSON object
 ``{"rows": [...], "machine": {...}}``; a table goes to stderr. A full run (no ``--quick``) also saves
@@ -39,14 +48,20 @@ import numpy as np
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))  # gibbs.py puts this checkout (BENCH_DIR.parent) first on sys.path
 
-from gibbs import calibrate, fmt_ratio, machine_info, numpy_blas_threads, timed, torch  # noqa: E402
+from gibbs import IDLE_GAP, calibrate, fmt_ratio, machine_info, numpy_blas_threads, timed, torch  # noqa: E402
 from report import finish, machine_summary, save_result  # noqa: E402
 
 from rbm_explorer.datasets import load_dataset  # noqa: E402
 from rbm_explorer.training.config import TrainingConfig  # noqa: E402
 from rbm_explorer.training.loop import Trainer, initialize_rbm  # noqa: E402
 
-METHODS = ["ours", "torch", "torch_rand"]
+METHODS = ["ours", "torch", "torch_rand", "rbms"]
+
+try:
+    from rbms.bernoulli_bernoulli.classes import BBRBM
+    from rbms.training.pcd import fit_batch_pcd
+except ImportError:  # pragma: no cover - depends on the environment (rbms needs torch)
+    BBRBM = None
 N_HIDDEN = 400
 BATCH = 100
 CHAINS = 100
@@ -160,11 +175,46 @@ class TorchRunner(Runner):
             self.model.update(self.batches.pop())
 
 
+# --- rbms ----------------------------------------------------------------------------------------------------
+class RbmsRunner(Runner):
+    """rbms's own PCD update, as its ``train`` loop runs one (without the checkpoint and log file writes)."""
+
+    def __init__(self, data: np.ndarray, seed: int = 0):
+        rbm = initialize_rbm("binary", "binary", data.shape[1], N_HIDDEN, data.astype(float), training_config())
+        f32 = torch.float32
+        self.params = BBRBM(weight_matrix=torch.tensor(rbm.weight_matrix, dtype=f32),
+                            vbias=torch.tensor(rbm.visible.fields, dtype=f32),
+                            hbias=torch.tensor(rbm.hidden.fields, dtype=f32))
+        self.params.init_grad()
+        self.data = torch.as_tensor(data, dtype=f32)
+        self.weights = torch.ones(len(self.data), dtype=f32)
+        torch.manual_seed(seed)
+        self.chains = self.params.init_chains(CHAINS, start_v=self.data[:CHAINS].clone())
+        self.optimizer = torch.optim.SGD(self.params.parameters(), lr=LEARNING_RATE, maximize=True)
+        self.params.sample_state = self.timed_gibbs(self.params.sample_state)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.batches: list = []
+
+    def __call__(self, n_updates: int) -> None:
+        with torch.no_grad():
+            for _ in range(n_updates):
+                if not self.batches:
+                    order = torch.randperm(len(self.data), generator=self.generator)
+                    self.batches = list(reversed(order.split(BATCH)))
+                index = self.batches.pop()
+                self.optimizer.zero_grad(set_to_none=False)
+                self.chains, _ = fit_batch_pcd((self.data[index], self.weights[index]), self.chains, self.params,
+                                               gibbs_steps=GIBBS_STEPS, beta=1.0)
+                self.optimizer.step()
+
+
 def make_runners(data: np.ndarray) -> dict:
     runners = {"ours": OursRunner(data)}
     if torch is not None:
         runners["torch"] = TorchRunner(data, bernoulli=True)
         runners["torch_rand"] = TorchRunner(data, bernoulli=False)
+    if BBRBM is not None:
+        runners["rbms"] = RbmsRunner(data)
     return runners
 
 
@@ -181,6 +231,7 @@ def measure(repeats: int, block_seconds: float) -> dict[str, dict[str, list[floa
         k = r % len(names)
         for name in names[k:] + names[:k]:
             run = runners[name]
+            time.sleep(IDLE_GAP)
             run.gibbs_seconds = 0.0
             seconds = timed(run, steps[name])
             blocks[name]["ms"].append(1e3 * seconds / steps[name])
@@ -189,35 +240,39 @@ def measure(repeats: int, block_seconds: float) -> dict[str, dict[str, list[floa
 
 
 def make_rows(measured: dict) -> list[dict]:
+    """One row per method of ``METHODS`` (all values null for a library that is missing)."""
     blocks = measured["blocks"]
+    ours = blocks["ours"]
     rows = []
     for name in METHODS:
         if name not in blocks:
+            rows.append({"method": name, "ms_per_update": None, "ms_range": None, "gibbs_ms": None,
+                         "rest_ms": None, "updates_per_block": None, "runs": None, "ours_speedup": None,
+                         "ours_speedup_per_round": None})
             continue
         b = blocks[name]
         row = {
             "method": name,
             "ms_per_update": statistics.median(b["ms"]),
+            "ms_range": [min(b["ms"]), max(b["ms"])],
             "gibbs_ms": statistics.median(b["gibbs_ms"]),
             "rest_ms": statistics.median(t - g for t, g in zip(b["ms"], b["gibbs_ms"])),
             "updates_per_block": measured["updates_per_block"][name],
             "runs": b,
         }
-        rows.append(row)
-    ours = rows[0]
-    for row in rows:
         # this method's ms / ours ms: > 1 means ours is faster. The ratio of the medians, and the median and range
         # of the ratios within each interleaved round (robust to the machine changing speed during the run)
-        row["ours_speedup"] = row["ms_per_update"] / ours["ms_per_update"]
-        per_round = [t / o for t, o in zip(row["runs"]["ms"], ours["runs"]["ms"])]
+        row["ours_speedup"] = row["ms_per_update"] / statistics.median(ours["ms"])
+        per_round = [t / o for t, o in zip(b["ms"], ours["ms"])]
         row["ours_speedup_per_round"] = {"median": statistics.median(per_round), "min": min(per_round),
                                          "max": max(per_round)}
+        rows.append(row)
     return rows
 
 
 def training_machine_info(quick: bool, repeats: int, block_seconds: float) -> dict:
     info = machine_info(quick, repeats, block_seconds)
-    for key in ("sklearn", "sklearn_note", "weights"):
+    for key in ("sklearn", "sklearn_note", "weights", "ratios"):
         info.pop(key, None)
     info.update({
         "task": (f"PCD on MNIST train part ({BATCH}-sample minibatches), {N_HIDDEN} hidden units, {CHAINS} "
@@ -225,17 +280,26 @@ def training_machine_info(quick: bool, repeats: int, block_seconds: float) -> di
         "unit": "milliseconds per update, median over interleaved blocks",
         "ours_dtypes": "Gibbs sweeps float32, moments / gradient / parameters float64",
         "torch_dtypes": "float32 throughout",
+        "rbms_step": "rbms.training.pcd.fit_batch_pcd + SGD(maximize=True).step, BBRBM float32, centered "
+                     "gradient normalised to unit norm (rbms's defaults)",
+        "idle_gap_seconds": IDLE_GAP,
     })
     return info
 
 
 # --- output --------------------------------------------------------------------------------------------------
+def fmt_ms(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
 def print_table(rows: list[dict]) -> None:
-    print(f"{'method':<12}{'ms/update':>11}{'gibbs ms':>10}{'rest ms':>9}{'this/ours':>11}{'per round':>11}"
-          f"{'min':>8}{'max':>8}", file=sys.stderr)
+    print(f"{'method':<12}{'ms/update':>11}{'min':>8}{'max':>8}{'gibbs ms':>10}{'rest ms':>9}{'this/ours':>11}"
+          f"{'per round':>11}{'min':>8}{'max':>8}", file=sys.stderr)
     for r in rows:
-        pr = r["ours_speedup_per_round"]
-        print(f"{r['method']:<12}{r['ms_per_update']:>11.2f}{r['gibbs_ms']:>10.2f}{r['rest_ms']:>9.2f}"
+        pr = r["ours_speedup_per_round"] or {"median": None, "min": None, "max": None}
+        lo, hi = r["ms_range"] or (None, None)
+        print(f"{r['method']:<12}{fmt_ms(r['ms_per_update']):>11}{fmt_ms(lo):>8}{fmt_ms(hi):>8}"
+              f"{fmt_ms(r['gibbs_ms']):>10}{fmt_ms(r['rest_ms']):>9}"
               f"{fmt_ratio(r['ours_speedup']):>11}{fmt_ratio(pr['median']):>11}{fmt_ratio(pr['min']):>8}"
               f"{fmt_ratio(pr['max']):>8}", file=sys.stderr, flush=True)
 
@@ -243,21 +307,26 @@ def print_table(rows: list[dict]) -> None:
 def markdown_section(result: dict) -> str:
     lines = [
         README_START,
-        f"| method | ms per update | {GIBBS_STEPS} Gibbs sweeps, ms | rest of the update, ms "
+        f"| method | ms per update: median (min–max) | {GIBBS_STEPS} Gibbs sweeps, ms | rest of the update, ms "
         "| ours speed-up (this ms / ours ms) | same, per round: median (min–max) |",
         "|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
+        if r["ms_per_update"] is None:
+            lines.append(f"| {r['method']} | - | - | - | - | - |")
+            continue
         pr = r["ours_speedup_per_round"]
-        lines.append(f"| {r['method']} | {r['ms_per_update']:.2f} | {r['gibbs_ms']:.2f} | {r['rest_ms']:.2f} "
-                     f"| {fmt_ratio(r['ours_speedup'])} "
+        lo, hi = r["ms_range"]
+        lines.append(f"| {r['method']} | {r['ms_per_update']:.2f} ({lo:.2f}–{hi:.2f}) | {r['gibbs_ms']:.2f} "
+                     f"| {r['rest_ms']:.2f} | {fmt_ratio(r['ours_speedup'])} "
                      f"| {fmt_ratio(pr['median'])} ({fmt_ratio(pr['min'])}–{fmt_ratio(pr['max'])}) |")
     m = result["machine"]
     lines += [
         "",
         f"MNIST 8,000 training digits, 784 x {N_HIDDEN}, batch {BATCH}, {CHAINS} persistent chains, "
-        f"k = {GIBBS_STEPS}, SGD; median of {m['repeats']} interleaved blocks of ~{m['block_seconds']} s; "
-        + machine_summary(m, torch_threads=True),
+        f"k = {GIBBS_STEPS}, SGD; {m['repeats']} interleaved rounds of blocks of ~{m['block_seconds']} s, "
+        f"{m['idle_gap_seconds']} s idle before each block; sampling kernels on {m['kernel_threads']} threads; "
+        + machine_summary(m, ("numpy", "numba", "torch", "rbms"), torch_threads=True),
         README_END,
     ]
     return "\n".join(lines)

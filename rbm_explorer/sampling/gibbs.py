@@ -218,18 +218,20 @@ class GibbsEngine:
         return cached
 
     # --- stepping ----------------------------------------------------------------------------------------
-    def _sample_hidden(self) -> None:
+    def _sample_hidden(self, threads: int | None = None) -> None:
         st = self.state
         np.matmul(st.v, self._w, out=self._inputs_h)
         if st.label is not None:
             self._inputs_h += st.label @ self._d
-        _sample_layer(self.rbm.hidden, self._inputs_h, self._beta, st.counters, st.h, _engine_threads(self))
+        threads = _engine_threads(self) if threads is None else threads
+        _sample_layer(self.rbm.hidden, self._inputs_h, self._beta, st.counters, st.h, threads)
         self._clamp("h").apply(st.h)
 
-    def _sample_visible(self) -> None:
+    def _sample_visible(self, threads: int | None = None) -> None:
         st = self.state
         np.matmul(st.h, self._w.T, out=self._inputs_v)
-        _sample_layer(self.rbm.visible, self._inputs_v, self._beta, st.counters, st.v, _engine_threads(self))
+        threads = _engine_threads(self) if threads is None else threads
+        _sample_layer(self.rbm.visible, self._inputs_v, self._beta, st.counters, st.v, threads)
         self._clamp("v").apply(st.v)
         if st.label is not None:
             np.matmul(st.h, self._d.T, out=self._inputs_label)
@@ -243,9 +245,10 @@ class GibbsEngine:
         chains: by default as many as the BLAS threads in force (``rbm_explorer.sampling.kernel_threads``). The
         chains do not depend on that number.
         """
+        threads = _engine_threads(self)
         for _ in range(n_steps):
-            self._sample_hidden()
-            self._sample_visible()
+            self._sample_hidden(threads)
+            self._sample_visible(threads)
             self.state.steps += 1
 
     def current_inputs_h(self, n_chains: int | None = None) -> np.ndarray:

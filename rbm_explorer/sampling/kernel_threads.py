@@ -208,8 +208,6 @@ def run_claimed(kernel, args: tuple, n_rows: int, units_per_row: int, threads: i
     The calling thread claims rows like any helper, so it finishes the job alone if no helper gets to it;
     at the end it waits only for rows that a helper has claimed and is sampling right now.
     """
-    from rbm_explorer._kernels.sampling import wait_for_rows
-
     work = np.zeros(2, np.int64)
     if not worth_splitting(n_rows, units_per_row, threads):
         kernel(*args, work, max(1, n_rows))
@@ -219,8 +217,24 @@ def run_claimed(kernel, args: tuple, n_rows: int, units_per_row: int, threads: i
     if helpers >= 1:
         _helpers.dispatch(helpers, kernel, args, work, rows_per_claim)
     kernel(*args, work, rows_per_claim)
-    wait_for_rows(work, n_rows)
+    _plan_types()[0].wait_for_rows(work, n_rows)
     return 1 + helpers
+
+
+_PLAN_TYPES = None
+
+
+def _plan_types():
+    """The kernels module and the layer classes ``claimed_plan`` knows, imported on first use."""
+    global _PLAN_TYPES
+    if _PLAN_TYPES is None:
+        from rbm_explorer._kernels import sampling
+        from rbm_explorer.layers.base import TwoStateLayer
+        from rbm_explorer.layers.gaussian import Gaussian
+        from rbm_explorer.layers.potts import Potts
+
+        _PLAN_TYPES = (sampling, TwoStateLayer, Potts, Gaussian)
+    return _PLAN_TYPES
 
 
 def claimed_plan(layer, inputs, beta: float, states, out):
@@ -232,11 +246,7 @@ def claimed_plan(layer, inputs, beta: float, states, out):
     ones that method passes to its kernel. tests/test_kernel_split.py checks, for every kind, that both ways
     give the same chains bit for bit.
     """
-    from rbm_explorer._kernels import sampling as k
-    from rbm_explorer.layers.base import TwoStateLayer
-    from rbm_explorer.layers.gaussian import Gaussian
-    from rbm_explorer.layers.potts import Potts
-
+    k, TwoStateLayer, Potts, Gaussian = _plan_types()
     method = type(layer).sample_from_inputs
     if isinstance(layer, TwoStateLayer) and method is TwoStateLayer.sample_from_inputs:
         args = (inputs, layer.sampling_fields, np.float32(layer.scale * beta), np.float32(layer.low),
