@@ -35,9 +35,10 @@ during the run shifts both sides of each ratio. Each method is warmed up (numba 
 allocations) and its block length calibrated before timing. No thread settings are touched except torch's
 pool, matched to numpy's BLAS thread count.
 
-Usage: ``python benchmarks/gibbs.py [--quick] [--repeats R]`` (about 4 minutes; ``--quick`` about 1). The last stdout line is one JSON object
-``{"rows": [...], ...}``; a table goes to stderr as rows finish. A full run (no ``--quick``) also saves
-``benchmarks/results/gibbs-<UTC timestamp>.json`` and rewrites the marked table in ``benchmarks/README.md``.
+Usage: ``python benchmarks/gibbs.py [--quick] [--repeats R]`` (a full run takes about 5 minutes, ``--quick``
+about 1). The last stdout line is one JSON object ``{"rows": [...], ...}``; a table goes to stderr as rows
+finish. A full run (no ``--quick``) also saves ``benchmarks/results/gibbs-<UTC timestamp>.json`` and rewrites
+the marked tables in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ one starts), and the median block time per update is reported with its range. Th
 method is also taken per round (its block / ours in the same round): median and range. The models keep
 training during the benchmark (each in its own way).
 
-Usage: ``python benchmarks/training.py [--quick] [--repeats R]`` (about 1.5 minutes; ``--quick`` about 20 s). The last stdout line is one JSON object
-``{"rows": [...], "machine": {...}}``; a table goes to stderr. A full run (no ``--quick``) also saves
+Usage: ``python benchmarks/training.py [--quick] [--repeats R]`` (a full run takes about 2.5 minutes,
+``--quick`` about 20 s). The last stdout line is one JSON object ``{"rows": [...], "machine": {...}}``; a
+table goes to stderr. A full run (no ``--quick``) also saves
 ``benchmarks/results/training-<UTC timestamp>.json`` and rewrites the marked table in ``benchmarks/README.md``.
 """
 
