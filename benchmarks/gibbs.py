@@ -62,7 +62,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import numba  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
-from report import finish, machine_summary, save_result  # noqa: E402
+from report import OtherLoad, finish, machine_summary, save_result  # noqa: E402
 
 from rbm_explorer._kernels.sampling import two_state_chain  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
@@ -479,6 +479,8 @@ def markdown_section(result: dict) -> str:
         "",
         f"{m['repeats']} interleaved rounds of blocks of ~{m['block_seconds']} s, {m['idle_gap_seconds']} s idle "
         f"before each block; sampling kernels on {m['kernel_threads']} threads; "
+        + (f"other processes busy {m['other_processes_cores']:.2f} cores on average; "
+           if m.get("other_processes_cores") is not None else "")
         + machine_summary(m, ("numpy", "numba", "torch", "rbms", "sklearn")),
         README_END,
     ]
@@ -526,13 +528,15 @@ def main(argv=None) -> dict:
         torch.set_num_threads(numpy_blas_threads())
     print_header()
     rows = []
-    for n_visible, n_hidden, n_chains in SHAPES:
-        rates = measure_shape(n_visible, n_hidden, n_chains, args.repeats, block_seconds)
-        rates["ours_parallel"] = measure_isolated(n_visible, n_hidden, n_chains, args.repeats, block_seconds,
-                                                  args.quick)
-        rows.append(make_row(n_visible, n_hidden, n_chains, rates))
-        print_row(rows[-1])
+    with OtherLoad() as others:
+        for n_visible, n_hidden, n_chains in SHAPES:
+            rates = measure_shape(n_visible, n_hidden, n_chains, args.repeats, block_seconds)
+            rates["ours_parallel"] = measure_isolated(n_visible, n_hidden, n_chains, args.repeats, block_seconds,
+                                                      args.quick)
+            rows.append(make_row(n_visible, n_hidden, n_chains, rates))
+            print_row(rows[-1])
     result = {"rows": rows, "machine": machine_info(args.quick, args.repeats, block_seconds)}
+    result["machine"]["other_processes_cores"] = others.cores
     return finish(result, save, args.quick)
 
 

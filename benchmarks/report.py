@@ -30,6 +30,46 @@ def save_result(result: dict, name: str, section: str, start: str, end: str, tit
     return out
 
 
+class OtherLoad:
+    """CPU time used by other processes while the block runs (Linux ``/proc/stat`` minus this process and its
+    children), as ``cores``: the average number of cores they kept busy. None where /proc/stat is missing."""
+
+    @staticmethod
+    def _busy_seconds():
+        import os
+
+        try:
+            with open("/proc/stat") as f:
+                values = [int(v) for v in f.readline().split()[1:]]
+        except OSError:
+            return None
+        return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own_seconds():
+        import resource
+
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def __enter__(self):
+        import time
+
+        self._start = (self._busy_seconds(), self._own_seconds(), time.monotonic())
+        self.cores = None
+        return self
+
+    def __exit__(self, *exc):
+        import time
+
+        busy0, own0, t0 = self._start
+        busy1 = self._busy_seconds()
+        if busy0 is not None and busy1 is not None:
+            other = (busy1 - busy0) - (self._own_seconds() - own0)
+            self.cores = round(max(0.0, other) / max(1e-9, time.monotonic() - t0), 3)
+        return False
+
+
 LIBRARY_NAMES = {"numpy": "numpy", "numba": "numba", "torch": "torch", "rbms": "rbms", "sklearn": "scikit-learn"}
 
 

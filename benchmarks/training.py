@@ -50,7 +50,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))  # gibbs.py puts this checkout (BENCH_DIR.parent) first on sys.path
 
 from gibbs import IDLE_GAP, calibrate, fmt_ratio, machine_info, numpy_blas_threads, timed, torch  # noqa: E402
-from report import finish, machine_summary, save_result  # noqa: E402
+from report import OtherLoad, finish, machine_summary, save_result  # noqa: E402
 
 from rbm_explorer.datasets import load_dataset  # noqa: E402
 from rbm_explorer.training.config import TrainingConfig  # noqa: E402
@@ -327,6 +327,8 @@ def markdown_section(result: dict) -> str:
         f"MNIST 8,000 training digits, 784 x {N_HIDDEN}, batch {BATCH}, {CHAINS} persistent chains, "
         f"k = {GIBBS_STEPS}, SGD; {m['repeats']} interleaved rounds of blocks of ~{m['block_seconds']} s, "
         f"{m['idle_gap_seconds']} s idle before each block; sampling kernels on {m['kernel_threads']} threads; "
+        + (f"other processes busy {m['other_processes_cores']:.2f} cores on average; "
+           if m.get("other_processes_cores") is not None else "")
         + machine_summary(m, ("numpy", "numba", "torch", "rbms"), torch_threads=True),
         README_END,
     ]
@@ -355,9 +357,11 @@ def main(argv=None) -> dict:
     block_seconds = 0.3 if args.quick else 1.0
     if torch is not None:
         torch.set_num_threads(numpy_blas_threads())
-    rows = make_rows(measure(args.repeats, block_seconds))
+    with OtherLoad() as others:
+        rows = make_rows(measure(args.repeats, block_seconds))
     print_table(rows)
     result = {"rows": rows, "machine": training_machine_info(args.quick, args.repeats, block_seconds)}
+    result["machine"]["other_processes_cores"] = others.cores
     return finish(result, save, args.quick)
 
 
