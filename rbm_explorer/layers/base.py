@@ -210,9 +210,16 @@ class Layer(ABC):
 
         At beta = 1 it is the derivative of ``mean_from_inputs`` with respect to the feature's own input."""
 
-    @abstractmethod
     def sample_from_inputs(self, inputs, beta: float, states, out) -> None:
         """Sample features given float32 inputs (chains x n_features) into ``out``; advances ``states``."""
+        serial, _, args = self.sampling_kernels(inputs, beta, states, out)
+        serial(*args)
+
+    @abstractmethod
+    def sampling_kernels(self, inputs, beta: float, states, out) -> tuple:
+        """``(serial, claimed, args)``: the numba kernel that samples all chains as ``serial(*args)``, its form
+        that several threads share by claiming rows (``claimed(*args, work, rows_per_claim)``, or None), and
+        the arguments both take. ``rbm_explorer.sampling.kernel_threads`` runs the claimed form."""
 
     def fields_from_mean(self, mean: np.ndarray) -> np.ndarray:
         """Fields whose zero-input conditional mean is ``mean`` (feature layout): the independent-unit model
@@ -289,18 +296,12 @@ class TwoStateLayer(Layer):
             raise ValueError(f"{self.kind} units take the values {self.low:g} and {self.high:g}, got {bad}")
         return values
 
-    def sample_from_inputs(self, inputs, beta, states, out):
-        from rbm_explorer._kernels import sample_two_state_into
+    def sampling_kernels(self, inputs, beta, states, out):
+        from rbm_explorer._kernels import sample_two_state_claimed, sample_two_state_into
 
-        sample_two_state_into(
-            inputs,
-            self.sampling_fields,
-            np.float32(self.scale * beta),
-            np.float32(self.low),
-            np.float32(self.high),
-            states,
-            out,
-        )
+        args = (inputs, self.sampling_fields, np.float32(self.scale * beta), np.float32(self.low),
+                np.float32(self.high), states, out)
+        return sample_two_state_into, sample_two_state_claimed, args
 
     @property
     def sampling_fields(self) -> np.ndarray:

@@ -32,10 +32,11 @@ class Gaussian(Layer):
     def var_from_inputs(self, inputs, beta=1.0):
         return np.full(np.shape(inputs), 1.0 / beta)
 
-    def sample_from_inputs(self, inputs, beta, states, out):
-        from rbm_explorer._kernels import sample_gaussian_into
+    def sampling_kernels(self, inputs, beta, states, out):
+        from rbm_explorer._kernels import sample_gaussian_claimed, sample_gaussian_into
 
-        sample_gaussian_into(inputs, self.fields.astype(np.float32), np.float32(beta), states, out)
+        return sample_gaussian_into, sample_gaussian_claimed, (inputs, self.fields.astype(np.float32),
+                                                                np.float32(beta), states, out)
 
     def fields_from_mean(self, mean):
         return np.asarray(mean, np.float64)

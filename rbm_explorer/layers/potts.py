@@ -115,12 +115,13 @@ class Potts(Layer):
         p = self.mean_from_inputs(inputs, beta)
         return p * (1.0 - p)
 
-    def sample_from_inputs(self, inputs, beta, states, out):
-        from rbm_explorer._kernels import sample_categorical_into
+    def sampling_kernels(self, inputs, beta, states, out):
+        from rbm_explorer._kernels import sample_categorical_claimed, sample_categorical_into
 
         shape = (inputs.shape[0], self.n_units, self.q)
         fields32 = self.fields.astype(np.float32)  # per call, so that training may update the fields in place
-        sample_categorical_into(inputs.reshape(shape), fields32, np.float32(beta), states, out.reshape(shape))
+        args = (inputs.reshape(shape), fields32, np.float32(beta), states, out.reshape(shape))
+        return sample_categorical_into, sample_categorical_claimed, args
 
     def fields_from_mean(self, mean, eps: float = 1e-3):
         freqs = np.clip(np.asarray(mean, np.float64).reshape(self.n_units, self.q), eps, None)

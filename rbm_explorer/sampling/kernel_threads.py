@@ -33,6 +33,8 @@ import threading
 
 import numpy as np
 
+from rbm_explorer._kernels.sampling import wait_for_rows
+
 __all__ = ["blas_threads", "claimed_plan", "run_claimed", "set_kernel_threads", "threads_for", "worth_splitting"]
 
 #: A layer is split only from this many units on (about 35 us of binary sampling): waking a helper costs
@@ -217,47 +219,19 @@ def run_claimed(kernel, args: tuple, n_rows: int, units_per_row: int, threads: i
     if helpers >= 1:
         _helpers.dispatch(helpers, kernel, args, work, rows_per_claim)
     kernel(*args, work, rows_per_claim)
-    _plan_types()[0].wait_for_rows(work, n_rows)
+    wait_for_rows(work, n_rows)
     return 1 + helpers
-
-
-_PLAN_TYPES = None
-
-
-def _plan_types():
-    """The kernels module and the layer classes ``claimed_plan`` knows, imported on first use."""
-    global _PLAN_TYPES
-    if _PLAN_TYPES is None:
-        from rbm_explorer._kernels import sampling
-        from rbm_explorer.layers.base import TwoStateLayer
-        from rbm_explorer.layers.gaussian import Gaussian
-        from rbm_explorer.layers.potts import Potts
-
-        _PLAN_TYPES = (sampling, TwoStateLayer, Potts, Gaussian)
-    return _PLAN_TYPES
 
 
 def claimed_plan(layer, inputs, beta: float, states, out):
     """``(kernel, args, units_per_row)`` that samples like ``layer.sample_from_inputs(inputs, beta, states,
-    out)`` with a ``*_claimed`` kernel, or None for a layer this module does not know (it is then sampled
-    serially by the layer itself).
-
-    Only layers whose ``sample_from_inputs`` is the one of their base kind qualify, and the arguments are the
-    ones that method passes to its kernel. tests/test_kernel_split.py checks, for every kind, that both ways
-    give the same chains bit for bit.
+    out)`` with the claimed form of the layer's kernel (``Layer.sampling_kernels``), or None when the layer has
+    none or samples in a way of its own (it is then sampled serially by the layer itself).
+    tests/test_kernel_split.py checks, for every kind, that both ways give the same chains bit for bit.
     """
-    k, TwoStateLayer, Potts, Gaussian = _plan_types()
-    method = type(layer).sample_from_inputs
-    if isinstance(layer, TwoStateLayer) and method is TwoStateLayer.sample_from_inputs:
-        args = (inputs, layer.sampling_fields, np.float32(layer.scale * beta), np.float32(layer.low),
-                np.float32(layer.high), states, out)
-        return k.sample_two_state_claimed, args, inputs.shape[1]
-    if isinstance(layer, Potts) and method is Potts.sample_from_inputs:
-        shape = (inputs.shape[0], layer.n_units, layer.q)
-        args = (inputs.reshape(shape), layer.fields.astype(np.float32), np.float32(beta), states,
-                out.reshape(shape))
-        return k.sample_categorical_claimed, args, inputs.shape[1]
-    if isinstance(layer, Gaussian) and method is Gaussian.sample_from_inputs:
-        args = (inputs, layer.fields.astype(np.float32), np.float32(beta), states, out)
-        return k.sample_gaussian_claimed, args, inputs.shape[1]
-    return None
+    from rbm_explorer.layers import Layer
+
+    if type(layer).sample_from_inputs is not Layer.sample_from_inputs:
+        return None  # the layer samples in its own way; its kernels may not describe it
+    _, claimed, args = layer.sampling_kernels(inputs, beta, states, out)
+    return None if claimed is None else (claimed, args, inputs.shape[1])
