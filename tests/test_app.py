@@ -94,8 +94,11 @@ def test_closing_the_page_stops_the_session_thread():
 
     before = len(sampler_threads())
     port = free_port()
+    # The lifetime must outlast the page's connection: a session discarded between the HTML request and the
+    # websocket (500 ms was too short on a loaded machine) is remade without its request, and Panel then
+    # points its stylesheets at the CDN.
     server = pn.serve({"chains": build_chain_page}, port=port, show=False, threaded=True, verbose=False,
-                      check_unused_sessions_milliseconds=200, unused_session_lifetime_milliseconds=500)
+                      check_unused_sessions_milliseconds=500, unused_session_lifetime_milliseconds=5000)
     try:
         wait_until(lambda: getattr(server, "server", None) is not None or True, 5)
         with chromium_page() as page:

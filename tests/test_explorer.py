@@ -241,8 +241,10 @@ def serve_in_process(limit=None):
 
     SAMPLERS.limit = limit
     port = free_port()
+    # 5 s, not less: a session discarded before its page's websocket connects is remade without its request,
+    # and Panel then points the stylesheets at the CDN (seen with 500 ms on a loaded machine).
     server = pn.serve({"explorer": build_explorer}, port=port, show=False, threaded=True, verbose=False,
-                      check_unused_sessions_milliseconds=200, unused_session_lifetime_milliseconds=500)
+                      check_unused_sessions_milliseconds=500, unused_session_lifetime_milliseconds=5000)
     return server, f"http://localhost:{port}/explorer"
 
 
