@@ -21,7 +21,7 @@ import numpy as np
 
 from rbm_explorer.io.atomic import atomic_write
 from rbm_explorer.io.weight_history import WeightHistory, is_history_array, model_parameters, read_weight_history
-from rbm_explorer.layers import Label, layer_for_role, layer_kinds
+from rbm_explorer.layers import Label, layer_for_role, layer_kinds, option_names
 from rbm_explorer.rbm import RBM
 
 FORMAT = "rbm_explorer.model"
@@ -226,7 +226,7 @@ def _clashing_keys(rbm: RBM, metadata: dict) -> list[str]:
     The same keys with the model's own values (the metadata of a loaded or imported ``ModelFile``) are
     accepted, so that ``save_model(path, m.rbm, m.metadata)`` round-trips."""
     own = model_metadata(rbm)
-    reserved = set(own) | {name for cls in (type(rbm.visible), type(rbm.hidden)) for name in cls.option_names} | {"q"}
+    reserved = set(own) | option_names()
     return sorted(k for k in reserved & set(metadata) if k not in own or metadata[k] != own[k])
 
 

@@ -63,6 +63,11 @@ def layer_kinds(role: str | None = None) -> tuple[str, ...]:
     return tuple(sorted(k for k, cls in LAYER_KINDS.items() if role is None or role in cls.roles))
 
 
+def option_names() -> set[str]:
+    """The constructor option names of every registered kind (``q``): keys that files and estimators reserve."""
+    return {name for cls in LAYER_KINDS.values() for name in cls.option_names}
+
+
 def layer_for_role(kind: str, role: str) -> type["Layer"]:
     """The class of ``kind``, which must be allowed in ``role``; ``ValueError`` naming the allowed kinds."""
     cls = layer_class(kind)

@@ -81,7 +81,10 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
     config = _saved_config(path, training, config)
     trainer = Trainer(model.rbm, data, config, constraints=constraints, sample_weights=sample_weights,
                       resuming=True)
-    trainer.load_state_dict(_state_from_checkpoint(path, model, training, trainer.updates_per_epoch))
+    try:
+        trainer.load_state_dict(_state_from_checkpoint(path, model, training, trainer.updates_per_epoch))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     return trainer
 
 
@@ -91,10 +94,7 @@ def _state_from_checkpoint(path, model, training: dict, updates_per_epoch: int) 
     the epoch records; all of that still reads."""
     arrays = model.extra_arrays
     epoch, update = training["epoch"], training["update"]
-    batch = training.get("batch", update - epoch * updates_per_epoch)
-    if not 0 <= batch < updates_per_epoch:
-        raise ValueError(f"{path}: update {update} does not lie in epoch {epoch} of {updates_per_epoch} updates; "
-                         "was the checkpoint made with other data?")
+    batch = training.get("batch", update - epoch * updates_per_epoch)  # Trainer.load_state_dict checks the range
     recorded = {"history": {"epochs": training.get("epochs", []), **(training.get("history") or {})}}
     weights = read_weight_history(recorded, arrays, model_parameters(model.rbm), where=str(path))
     epochs = [EpochRecord.from_dict(r) for r in training.get("epochs", [])]

@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from rbm_explorer.layers import layer_class, layer_for_role, layer_kinds
+from rbm_explorer.layers import layer_class, layer_for_role, layer_kinds, option_names
 from rbm_explorer.rbm import RBM as _Model
 from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.loop import History, Trainer, initialize_rbm
@@ -125,13 +125,13 @@ class _Trainer(Trainer):
     (the engine only holds true states). The draws are a fixed function of (seed, update), so runs stay
     reproducible and resumable."""
 
-    def __init__(self, rbm: _Model, data: np.ndarray, config: TrainingConfig):
+    def __init__(self, rbm: _Model, data: np.ndarray, config: TrainingConfig, resuming: bool = False):
         self._soft = rbm.visible.is_soft(data)
         if self._soft:
-            super().__init__(rbm, self._draw(rbm, data, config.seed, 0), config)
+            super().__init__(rbm, self._draw(rbm, data, config.seed, 0), config, resuming=resuming)
             self.features = rbm.visible.features(data).astype(np.float32)
         else:
-            super().__init__(rbm, data, config)
+            super().__init__(rbm, data, config, resuming=resuming)
 
     @staticmethod
     def _draw(rbm: _Model, means: np.ndarray, seed: int, index: int) -> np.ndarray:
@@ -242,7 +242,7 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         with a trailing underscore (``q_`` for Potts); otherwise the learned ones are used."""
         cls = layer_for_role(self.visible, "visible")
         if define_options:
-            for name in {n for kind in layer_kinds() for n in layer_class(kind).option_names}:
+            for name in option_names():
                 self.__dict__.pop(f"{name}_", None)
             for name, value in cls.options_from_data(X).items():
                 setattr(self, f"{name}_", value)
@@ -275,7 +275,7 @@ class RBMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         batch = min(self.batch_size, len(natural))
         config = self._config(batch_size=batch, n_chains=self._chains, epochs=self.n_iter_ + epochs,
                               seed=self._seed, snapshot_epochs=(0,) if first else ())
-        trainer = _Trainer(self.rbm_, natural, config)
+        trainer = _Trainer(self.rbm_, natural, config, resuming=not first)
         if not first:
             trainer.load_state_dict(self._train_state, resized_chains=True)
         for record in trainer.run():

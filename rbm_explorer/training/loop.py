@@ -171,6 +171,9 @@ class Trainer:
         same = np.shape(chains["v"]) == st.v.shape and np.shape(chains["h"]) == st.h.shape
         if not same and not resized_chains:
             raise ValueError(f"the saved chains have shape {np.shape(chains['v'])}, this trainer's {st.v.shape}")
+        if not 0 <= int(state["batch"]) < self.updates_per_epoch:
+            raise ValueError(f"update {state['update']} (minibatch {state['batch']}) does not lie in epoch "
+                             f"{state['epoch']} of {self.updates_per_epoch} updates; was it saved with other data?")
         self.optimizer.load_state_arrays(state["optimizer"])
         if same:
             st.v[...] = chains["v"]
@@ -180,9 +183,6 @@ class Trainer:
         else:
             st.rng.bit_generator.state = chains["rng"]
         self.epoch, self.update, self.batch = int(state["epoch"]), int(state["update"]), int(state["batch"])
-        if not 0 <= self.batch < self.updates_per_epoch:
-            raise ValueError(f"minibatch {self.batch} does not lie in an epoch of {self.updates_per_epoch} updates; "
-                             "was the state saved with other data?")
         self.history = state["history"].copy()
 
     def _record_parameters(self) -> None:
