@@ -76,9 +76,11 @@ def test_served_page_runs_clamps_flips_and_stays_offline():
         wait_until(lambda: status_number(page, "Sweeps") > before + 30, 60, what="sweeps after the flip")
         page.screenshot(path=str(ARTIFACTS / "chains_flipped_plus.png"))
         page.get_by_role("button", name="Run / pause").click()
-        time.sleep(1.0)
+        # The page shows a rate of 0 once the server has seen the pause and the sampler has published a paused
+        # snapshot; on a loaded machine that can take longer than a fixed sleep, so poll for it.
+        wait_until(lambda: re.search(r"Rate:\s*0 sweeps/s", status_text(page)), 60, what="the pause to reach the page")
         paused = status_number(page, "Sweeps")
-        time.sleep(1.0)
+        time.sleep(1.5)
         assert status_number(page, "Sweeps") == paused
         assert page.foreign_requests == [], f"requests to other hosts: {page.foreign_requests}"
         assert page.page_errors == [], page.page_errors
