@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from browser_support import chromium_page, free_port, served_app, wait_until
 
-from rbm_explorer.app.chain_state import ChainSession, tile_chains
+from rbm_explorer.app.chain_state import ChainSession
+from rbm_explorer.pictures import tile_chains
 from rbm_explorer.resources import bundled_model
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -16,6 +16,7 @@ RANKS = {
     "sampling": 3,
     "resources": 4,
     "catalog": 4,
+    "pictures": 4,
     "io": 4,
     "analysis": 4,
     "training": 4,

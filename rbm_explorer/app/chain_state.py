@@ -12,41 +12,10 @@ import numpy as np
 import param
 
 from rbm_explorer.io import ModelFile, load_model
+from rbm_explorer.pictures import image_shape_of, tile_chains
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
 TRACED_CHAINS = 64
-
-
-def tile_chains(v: np.ndarray, image_shape: tuple[int, int], columns: int, pad: float = np.nan) -> np.ndarray:
-    """Arrange chains (chains x N) as a grid of images with a one-pixel gap (NaN) between them."""
-    h, w = image_shape
-    n = v.shape[0]
-    rows = -(-n // columns)
-    grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), pad, dtype=np.float32)
-    for k in range(n):
-        r, c = divmod(k, columns)
-        grid[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = v[k].reshape(h, w)
-    return grid
-
-
-def hidden_levels(rbm) -> tuple[float, float]:
-    """(low, high) values of a two-state hidden unit, e.g. (-1, +1) for spins."""
-    return rbm.hidden.value_range
-
-
-def visible_levels(rbm) -> tuple[float, float]:
-    """Smallest and largest natural visible value, for the colour scale."""
-    return rbm.visible.value_range
-
-
-def image_shape_of(model: ModelFile) -> tuple[int, int]:
-    """The 2-d picture shape of a visible configuration: metadata ``image_shape``, else a square or a row."""
-    shape = model.image_shape
-    if shape and len(shape) == 2:
-        return shape
-    n = model.rbm.n_visible
-    side = int(round(np.sqrt(n)))
-    return (side, side) if side * side == n else (1, n)
 
 
 class ChainSession(param.Parameterized):
@@ -109,11 +78,11 @@ class ChainSession(param.Parameterized):
 
     @property
     def hidden_levels(self) -> tuple[float, float]:
-        return hidden_levels(self.model.rbm)
+        return self.model.rbm.hidden.value_range
 
     @property
     def visible_levels(self) -> tuple[float, float]:
-        return visible_levels(self.model.rbm)
+        return self.model.rbm.visible.value_range
 
     def clamp_high(self):
         self.worker.clamp_hidden([self.hidden_unit], [self.hidden_levels[1]])

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import param
 
-from rbm_explorer.app.chain_state import tile_chains
+from rbm_explorer.pictures import tile_chains
 from rbm_explorer.catalog import entry_for, families, user_models_dir
 from rbm_explorer.io import ModelFile, atomic_write, load_model
 from rbm_explorer.resources import assets_dir

@@ -14,7 +14,6 @@ chain; views render only those parameters. The sampler thread holds a slot of th
 from __future__ import annotations
 
 import collections
-import io
 import time
 
 import numpy as np
@@ -23,7 +22,7 @@ import param
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_setting
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
-from rbm_explorer.app.chain_state import hidden_levels, image_shape_of, tile_chains, visible_levels
+from rbm_explorer.pictures import image_shape_of, mosaic_png, tile_chains
 from rbm_explorer.catalog import ModelEntry, families
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
@@ -59,26 +58,6 @@ def released_setting_for_class(released_classes, target_class: int | None) -> li
     if target_class is None:
         return ["free"] * len(released_classes)
     return ["on" if on else "off" for on in released_setting(released_classes, target_class)]
-
-
-GAP_RGB = (157, 180, 208)
-
-
-def mosaic_png(mosaic: np.ndarray, low: float, high: float, scale: int = 1) -> bytes:
-    """The chain grid as a PNG: grey levels from ``low`` (black) to ``high`` (white), gaps (NaN) in
-    ``GAP_RGB``, each state pixel ``scale`` pixels wide. With scale 1 this takes about a millisecond; the
-    page enlarges the picture with pixelated scaling instead."""
-    from PIL import Image
-
-    grey = np.clip((np.nan_to_num(mosaic, nan=low) - low) / max(high - low, 1e-12), 0, 1)
-    rgb = np.repeat((grey * 255 + 0.5).astype(np.uint8)[..., None], 3, axis=2)
-    rgb[np.isnan(mosaic)] = GAP_RGB
-    image = Image.fromarray(rgb)
-    if scale > 1:
-        image = image.resize((mosaic.shape[1] * scale, mosaic.shape[0] * scale), Image.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 class MorphSession(param.Parameterized):
@@ -272,11 +251,11 @@ class MorphSession(param.Parameterized):
 
     @property
     def hidden_levels(self) -> tuple[float, float]:
-        return hidden_levels(self.rbm)
+        return self.rbm.hidden.value_range
 
     @property
     def visible_levels(self) -> tuple[float, float]:
-        return visible_levels(self.rbm)
+        return self.rbm.visible.value_range
 
     def set_released(self, k: int, mode: str) -> None:
         """Clamp released unit ``k`` on (its high state), off, or let it sample freely."""

@@ -37,7 +37,7 @@ import param
 
 from rbm_explorer.analysis.judge import dataset_for
 from rbm_explorer.app.budget import SAMPLERS, CapacityError, ThreadBudget
-from rbm_explorer.app.chain_state import tile_chains
+from rbm_explorer.pictures import tile_chains
 from rbm_explorer.catalog import user_models_dir
 from rbm_explorer.datasets import DatasetError, list_datasets
 from rbm_explorer.datasets.encode import parse_classes
