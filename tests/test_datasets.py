@@ -1,12 +1,24 @@
 """Datasets: bundled MNIST, IDX files, scikit-learn digits, bars and stripes, and the registry."""
 
 import gzip
+import inspect
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from rbm_explorer.datasets import DatasetError, list_datasets, load_dataset, stratified_split
+from rbm_explorer.datasets import (
+    DATASETS,
+    Dataset,
+    DatasetEntry,
+    DatasetError,
+    dataset_entry,
+    list_datasets,
+    load_dataset,
+    stratified_split,
+)
 from rbm_explorer.datasets.idx import read_idx
 from rbm_explorer.resources import assets_dir
 
@@ -131,3 +143,45 @@ def test_registry_lists_and_refuses_unknowns():
         load_dataset("cifar")
     with pytest.raises(DatasetError, match="dataset 'mnist' has no option colour; its options: digits='all'"):
         load_dataset("mnist", colour=True)
+
+
+def test_listing_the_datasets_imports_no_loader_module():
+    """The table is resolved lazily: names and descriptions come without importing scikit-learn, PIL or the
+    loaders; asking for a dataset's options imports its module, and only that one."""
+    probe = ("import sys; from rbm_explorer.datasets import list_datasets, dataset_entry;"
+             "names = [e.name + e.description for e in list_datasets()];"
+             "loaded = lambda: sorted(m for m in sys.modules if m.startswith('rbm_explorer.datasets.'));"
+             "before = loaded(); dataset_entry('bars4').options(); print(before, loaded())")
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    before, after = out.strip().split("] [")
+    assert "bars" not in before and "mnist" not in before and "faces" not in before
+    assert "rbm_explorer.datasets.bars" in after and "mnist" not in after and "celeba" not in after
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_every_table_entry_resolves_to_a_keyword_only_loader(name):
+    entry = dataset_entry(name)
+    assert entry.name == name and entry.description
+    assert callable(entry.loader) and entry.loader.__module__.startswith("rbm_explorer.datasets.")
+    parameters = inspect.signature(entry.loader).parameters.values()
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters), "load_dataset passes options by name"
+    assert list(entry.options()) == [p.name for p in parameters]
+
+
+def test_a_dataset_added_to_the_table_at_run_time_loads(monkeypatch, tmp_path):
+    """One line in ``DATASETS`` adds a dataset; the loader may live outside the package (an absolute module
+    path), and its keyword options are checked like any other."""
+    (tmp_path / "toy_loader.py").write_text(
+        "import numpy as np\n"
+        "from rbm_explorer.datasets.base import Dataset, Display\n"
+        "def load(*, n=4):\n"
+        "    return Dataset(name='toy', data=np.eye(n, dtype=np.float32), labels=np.arange(n),\n"
+        "                   label_names=tuple('abcd'[:n]), train=np.arange(n - 1), test=np.array([n - 1]),\n"
+        "                   display=Display('image', (1, n)), encoding='binary')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(DATASETS, "toy", DatasetEntry("toy", "toy_loader:load", "four one-hot rows"))
+    assert "toy" in {entry.name for entry in list_datasets()}
+    dataset = load_dataset("toy", n=3)
+    assert isinstance(dataset, Dataset) and dataset.data.shape == (3, 3)
+    with pytest.raises(DatasetError, match="dataset 'toy' has no option m; its options: n=4"):
+        load_dataset("toy", m=1)

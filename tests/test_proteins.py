@@ -22,7 +22,7 @@ from rbm_explorer.datasets.alignment import (
 )
 from rbm_explorer.datasets.logo import column_frequencies, information_content, logo_heights, render_logo_png
 from rbm_explorer.datasets.proteins import load_alignment, load_ww_domain
-from rbm_explorer.datasets.registry import _REGISTRY
+from rbm_explorer.datasets.registry import DATASETS
 from rbm_explorer.resources import assets_dir
 
 # Rows as written: two insert columns after the second position (lowercase / '.'), eight match columns, the
@@ -236,8 +236,8 @@ def test_ww_domain_dataset():
     assert np.all(dataset.weights > 0) and np.all(dataset.weights <= 1)
     assert dataset.info["B_eff"] == pytest.approx(recorded("B_eff"), abs=0.005)
     assert dataset.info["n_unknown_as_gap"] == 1
-    assert {"ww_domain", "alignment"} <= set(_REGISTRY)
-    assert _REGISTRY["alignment"].options()["path"] is None
+    assert {"ww_domain", "alignment"} <= set(DATASETS)
+    assert DATASETS["alignment"].options()["path"] is None
 
 
 def test_ww_domain_reports_its_x_when_asked_to():

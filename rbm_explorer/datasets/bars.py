@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from rbm_explorer.datasets.base import Dataset, DatasetError, Display, to_encoding
-from rbm_explorer.datasets.registry import register_dataset
 
 
 def column_patterns(width: int) -> np.ndarray:
@@ -63,13 +62,11 @@ def _dataset(name, images, labels, label_names, n_test_pairs, encoding, seed) ->
     )
 
 
-@register_dataset("bars4", "the 14 4x4 images of vertical bars; 10 train / 4 test, closed under negation")
 def load_bars4(*, encoding="spin", seed=0) -> Dataset:
     images = bars(4)
     return _dataset("bars4", images, np.zeros(len(images), np.int64), ("bars",), 2, encoding, seed)
 
 
-@register_dataset("bars_stripes12", "8,188 12x12 bars-and-stripes images; 80/20 split by negation pairs")
 def load_bars_stripes12(*, encoding="spin", seed=0) -> Dataset:
     vertical = bars(12)
     horizontal = vertical.transpose(0, 2, 1)

@@ -31,12 +31,9 @@ import numpy as np
 from PIL import Image
 
 from rbm_explorer.datasets.base import Dataset, DatasetError, Display, stratified_split, to_encoding
-from rbm_explorer.datasets.registry import register_dataset
 
 IMAGE_FOLDER = "img_align_celeba"
 ATTRIBUTE_FILE = "list_attr_celeba.txt"
-DESCRIPTION = ("CelebA aligned faces from a local folder (root=...): greyscale, centre-cropped, resized and "
-               "binarized (per-image Otsu), labelled by one of the 40 attributes")
 
 
 def read_attribute_file(path: Path) -> tuple[list[str], list[str], np.ndarray]:
@@ -128,7 +125,6 @@ def _positive_int(name, value, allow_none=False):
     return int(value)
 
 
-@register_dataset("celeba", DESCRIPTION)
 def load_celeba(*, root=None, attribute: str = "Smiling", size: int = 64, limit=None, threshold="otsu",
                 crop: int = 178, encoding: str = "binary", n_test=None) -> Dataset:
     """CelebA images under ``root`` labelled by ``attribute``: the first ``limit`` images (all if None),

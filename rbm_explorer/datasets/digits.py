@@ -7,10 +7,8 @@ import numpy as np
 
 from rbm_explorer.datasets.base import Dataset, Display, stratified_split
 from rbm_explorer.datasets.encode import binarize, parse_classes
-from rbm_explorer.datasets.registry import register_dataset
 
 
-@register_dataset("digits8", "scikit-learn's 1,797 real 8x8 handwritten digits")
 def load_digits8(*, digits="all", threshold=0.5, encoding="binary", test_fraction=0.2) -> Dataset:
     from sklearn.datasets import load_digits
 

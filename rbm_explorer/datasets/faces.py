@@ -21,7 +21,6 @@ import numpy as np
 
 from rbm_explorer._kernels import faces as k
 from rbm_explorer.datasets.base import Dataset, DatasetError, Display, stratified_split, to_encoding
-from rbm_explorer.datasets.registry import register_dataset
 
 ATTRIBUTES = ("smiling", "eyeglasses", "bangs", "beard", "hat")
 SIZES = (64, 48, 32)
@@ -164,7 +163,6 @@ def generate_faces(n: int, size: int = 64, seed: int = 0,
     return render(params, size), attributes
 
 
-@register_dataset("faces", DESCRIPTION)
 def load_faces(*, attribute: str = "smiling", size: int = 64, n_samples: int = 10000, seed: int = 0,
                encoding: str = "binary", n_test: int = 2000) -> Dataset:
     """Procedural faces labelled by one ``attribute``; all attributes are kept in ``Dataset.attributes``."""

@@ -15,7 +15,6 @@ import numpy as np
 from rbm_explorer.datasets.base import Dataset, DatasetError, Display, stratified_split
 from rbm_explorer.datasets.encode import binarize, parse_classes
 from rbm_explorer.datasets.idx import find_idx, read_idx
-from rbm_explorer.datasets.registry import register_dataset
 
 BUNDLED_TEST = 2000
 
@@ -51,7 +50,6 @@ def idx_digits(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return images, labels, np.arange(n_train), np.arange(n_train, len(images))
 
 
-@register_dataset("mnist", "MNIST handwritten digits, 28x28: 10,000 bundled real digits, or a folder of IDX files")
 def load_mnist(*, digits="all", threshold=0.5, encoding="binary", folder=None) -> Dataset:
     """MNIST digits of the classes ``digits`` ('0,1', '0-3', 'all'), binarized at ``threshold`` (0.5 in seed
     000, 0.3 in seed 001; None keeps greys), as ``binary`` 0/1 or ``spin`` -1/+1."""

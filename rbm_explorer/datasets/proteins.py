@@ -25,7 +25,6 @@ from rbm_explorer.datasets.alignment import (
     sequence_weights,
 )
 from rbm_explorer.datasets.base import Dataset, DatasetError, Display, stratified_split
-from rbm_explorer.datasets.registry import register_dataset
 from rbm_explorer.resources import assets_dir
 
 WW_FILE = "ww_domain_PF00397.fa.gz"
@@ -36,10 +35,6 @@ WW_SOURCE = (
 WW_LICENCE = "Pfam data: CC0 1.0; file redistributed from logomaker 0.8.7 (MIT)"
 
 
-@register_dataset(
-    "ww_domain",
-    "WW domain protein alignment (Pfam PF00397 RP15): 4,025 sequences, 30 columns after the gap filter; Potts q=21",
-)
 def load_ww_domain(
     *,
     max_gap_fraction: float = 0.5,
@@ -62,10 +57,6 @@ def load_ww_domain(
                              source=WW_SOURCE, licence=WW_LICENCE)
 
 
-@register_dataset(
-    "alignment",
-    "a protein alignment file (FASTA/A2M or Stockholm, optionally gzipped) given by path; Potts q=21",
-)
 def load_alignment(
     *,
     path: str | None = None,

@@ -1,11 +1,17 @@
-"""The dataset registry: a name maps to a loader with keyword options.
+"""The dataset table: a name maps to a loader, given as ``"module:function"``, and a one-line description.
 
-The app and the CLI reach datasets only through ``load_dataset`` and ``list_datasets``. Unknown names and
-options get a ``DatasetError`` that lists what exists.
+The app and the CLI reach datasets only through ``load_dataset``, ``list_datasets`` and ``dataset_entry``.
+Unknown names and options get a ``DatasetError`` that lists what exists.
+
+A loader module is imported the first time its dataset is loaded or its options are asked for, with
+``importlib``; listing the datasets imports none of them. Loader modules do not import this module, so the
+table and its members form no import cycle (``tests/test_layering.py`` checks it). Adding a dataset is one
+loader module plus one line in ``DATASETS``.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from dataclasses import dataclass
 from typing import Callable
@@ -16,8 +22,14 @@ from rbm_explorer.datasets.base import Dataset, DatasetError
 @dataclass(frozen=True)
 class DatasetEntry:
     name: str
-    loader: Callable[..., Dataset]
+    loader_path: str  # "module:function"; a module starting with "." is relative to rbm_explorer.datasets
     description: str
+
+    @property
+    def loader(self) -> Callable[..., Dataset]:
+        """The loader function, importing its module on first use."""
+        module, _, function = self.loader_path.partition(":")
+        return getattr(importlib.import_module(module, package=__package__), function)
 
     def options(self) -> dict[str, object]:
         """Keyword options of the loader and their defaults."""
@@ -28,30 +40,38 @@ class DatasetEntry:
         }
 
 
-_REGISTRY: dict[str, DatasetEntry] = {}
-
-
-def register_dataset(name: str, description: str):
-    """Decorator: register ``loader`` under ``name``."""
-
-    def wrap(loader):
-        _REGISTRY[name] = DatasetEntry(name, loader, description)
-        return loader
-
-    return wrap
+DATASETS: dict[str, DatasetEntry] = {entry.name: entry for entry in (
+    DatasetEntry("mnist", ".mnist:load_mnist",
+                 "MNIST handwritten digits, 28x28: 10,000 bundled real digits, or a folder of IDX files"),
+    DatasetEntry("digits8", ".digits:load_digits8", "scikit-learn's 1,797 real 8x8 handwritten digits"),
+    DatasetEntry("faces", ".faces:load_faces",
+                 "procedural line-drawn faces (64, 48 or 32 px, binary) with five exact independent attributes: "
+                 "smiling, eyeglasses, bangs, beard, hat"),
+    DatasetEntry("celeba", ".celeba:load_celeba",
+                 "CelebA aligned faces from a local folder (root=...): greyscale, centre-cropped, resized and "
+                 "binarized (per-image Otsu), labelled by one of the 40 attributes"),
+    DatasetEntry("bars4", ".bars:load_bars4",
+                 "the 14 4x4 images of vertical bars; 10 train / 4 test, closed under negation"),
+    DatasetEntry("bars_stripes12", ".bars:load_bars_stripes12",
+                 "8,188 12x12 bars-and-stripes images; 80/20 split by negation pairs"),
+    DatasetEntry("ww_domain", ".proteins:load_ww_domain",
+                 "WW domain protein alignment (Pfam PF00397 RP15): 4,025 sequences, 30 columns after the gap "
+                 "filter; Potts q=21"),
+    DatasetEntry("alignment", ".proteins:load_alignment",
+                 "a protein alignment file (FASTA/A2M or Stockholm, optionally gzipped) given by path; Potts q=21"),
+)}
 
 
 def list_datasets() -> list[DatasetEntry]:
-    _import_loaders()
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+    """Every dataset, sorted by name; no loader module is imported."""
+    return [DATASETS[name] for name in sorted(DATASETS)]
 
 
 def dataset_entry(name: str) -> DatasetEntry:
-    _import_loaders()
     try:
-        return _REGISTRY[name]
+        return DATASETS[name]
     except KeyError:
-        raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+        raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(sorted(DATASETS))}") from None
 
 
 def load_dataset(name: str, **options) -> Dataset:
@@ -63,8 +83,3 @@ def load_dataset(name: str, **options) -> Dataset:
         listing = ", ".join(f"{k}={v!r}" for k, v in valid.items()) or "none"
         raise DatasetError(f"dataset {name!r} has no option {', '.join(unknown)}; its options: {listing}")
     return entry.loader(**options)
-
-
-def _import_loaders() -> None:
-    """Import the loader modules so that their ``register_dataset`` calls have run."""
-    from rbm_explorer.datasets import bars, celeba, digits, faces, mnist, proteins  # noqa: F401
