@@ -3,16 +3,16 @@
 The app and the CLI reach datasets only through ``load_dataset``, ``list_datasets`` and ``dataset_entry``.
 Unknown names and options get a ``DatasetError`` that lists what exists.
 
-A loader module is imported the first time its dataset is loaded or its options are asked for, with
-``importlib``; listing the datasets imports none of them. Loader modules do not import this module, so the
-table and its members form no import cycle (``tests/test_layering.py`` checks it). Adding a dataset is one
-loader module plus one line in ``DATASETS``.
+A loader module is imported the first time its dataset is loaded or its options are asked for
+(``pkgutil.resolve_name``); listing the datasets imports none of them. Loader modules do not import this
+module, so the table and its members form no import cycle (``tests/test_layering.py`` checks it). Adding a
+dataset is one loader module plus one line in ``DATASETS``.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
+import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,14 +22,13 @@ from rbm_explorer.datasets.base import Dataset, DatasetError
 @dataclass(frozen=True)
 class DatasetEntry:
     name: str
-    loader_path: str  # "module:function"; a module starting with "." is relative to rbm_explorer.datasets
+    loader_path: str  # "package.module:function"
     description: str
 
     @property
     def loader(self) -> Callable[..., Dataset]:
         """The loader function, importing its module on first use."""
-        module, _, function = self.loader_path.partition(":")
-        return getattr(importlib.import_module(module, package=__package__), function)
+        return pkgutil.resolve_name(self.loader_path)
 
     def options(self) -> dict[str, object]:
         """Keyword options of the loader and their defaults."""
@@ -41,23 +40,24 @@ class DatasetEntry:
 
 
 DATASETS: dict[str, DatasetEntry] = {entry.name: entry for entry in (
-    DatasetEntry("mnist", ".mnist:load_mnist",
+    DatasetEntry("mnist", "rbm_explorer.datasets.mnist:load_mnist",
                  "MNIST handwritten digits, 28x28: 10,000 bundled real digits, or a folder of IDX files"),
-    DatasetEntry("digits8", ".digits:load_digits8", "scikit-learn's 1,797 real 8x8 handwritten digits"),
-    DatasetEntry("faces", ".faces:load_faces",
+    DatasetEntry("digits8", "rbm_explorer.datasets.digits:load_digits8",
+                 "scikit-learn's 1,797 real 8x8 handwritten digits"),
+    DatasetEntry("faces", "rbm_explorer.datasets.faces:load_faces",
                  "procedural line-drawn faces (64, 48 or 32 px, binary) with five exact independent attributes: "
                  "smiling, eyeglasses, bangs, beard, hat"),
-    DatasetEntry("celeba", ".celeba:load_celeba",
+    DatasetEntry("celeba", "rbm_explorer.datasets.celeba:load_celeba",
                  "CelebA aligned faces from a local folder (root=...): greyscale, centre-cropped, resized and "
                  "binarized (per-image Otsu), labelled by one of the 40 attributes"),
-    DatasetEntry("bars4", ".bars:load_bars4",
+    DatasetEntry("bars4", "rbm_explorer.datasets.bars:load_bars4",
                  "the 14 4x4 images of vertical bars; 10 train / 4 test, closed under negation"),
-    DatasetEntry("bars_stripes12", ".bars:load_bars_stripes12",
+    DatasetEntry("bars_stripes12", "rbm_explorer.datasets.bars:load_bars_stripes12",
                  "8,188 12x12 bars-and-stripes images; 80/20 split by negation pairs"),
-    DatasetEntry("ww_domain", ".proteins:load_ww_domain",
+    DatasetEntry("ww_domain", "rbm_explorer.datasets.proteins:load_ww_domain",
                  "WW domain protein alignment (Pfam PF00397 RP15): 4,025 sequences, 30 columns after the gap "
                  "filter; Potts q=21"),
-    DatasetEntry("alignment", ".proteins:load_alignment",
+    DatasetEntry("alignment", "rbm_explorer.datasets.proteins:load_alignment",
                  "a protein alignment file (FASTA/A2M or Stockholm, optionally gzipped) given by path; Potts q=21"),
 )}
 
