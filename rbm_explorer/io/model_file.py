@@ -220,14 +220,24 @@ def model_metadata(rbm: RBM, **extra) -> dict:
     return meta
 
 
+FORMAT_KEYS = ("format", "format_version", "visible_kind", "hidden_kind")
+
+
+def reserved_metadata_keys() -> frozenset[str]:
+    """The metadata keys the file format derives from the model itself: ``FORMAT_KEYS`` and the constructor
+    options of every registered unit kind (``q`` of Potts units). ``save_model`` refuses them with other values
+    than the model's own; readers (``rbm-explorer info``, the Models page) do not list them as free metadata.
+    A function rather than a constant, so that a kind registered after import reserves its options too."""
+    return frozenset(FORMAT_KEYS) | option_names()
+
+
 def _clashing_keys(rbm: RBM, metadata: dict) -> list[str]:
     """Keys of ``metadata`` that the file sets from the model itself but that disagree with it.
 
     The same keys with the model's own values (the metadata of a loaded or imported ``ModelFile``) are
     accepted, so that ``save_model(path, m.rbm, m.metadata)`` round-trips."""
     own = model_metadata(rbm)
-    reserved = set(own) | option_names()
-    return sorted(k for k in reserved & set(metadata) if k not in own or metadata[k] != own[k])
+    return sorted(k for k in reserved_metadata_keys() & set(metadata) if k not in own or metadata[k] != own[k])
 
 
 FORMAT_ARRAYS = ("weights", "visible_fields", "hidden_fields", "label_weights", "label_fields")
