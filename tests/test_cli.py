@@ -19,10 +19,25 @@ def cli(*args, check=True):
 
 
 def test_info_on_the_bundled_model():
+    """``info`` prints the summary tables of the Models page (``rbm_explorer.io.summary``) as aligned text."""
     out = cli("info", "ising32_single_hidden").stdout
-    assert "RBM(1024 spin visible, 1 spin hidden)" in out and "image_shape: [32, 32]" in out
-    meta = json.loads(cli("info", "ising32_single_hidden", "--json").stdout)["metadata"]
-    assert meta["format"] == "rbm_explorer.model"
+    lines = [line.split() for line in out.splitlines()]
+    assert "RBM(1024 spin visible, 1 spin hidden)" in out
+    assert ["visible", "spin,", "32", "×", "32", "image", "1,024", "visible_fields", "1024"] in lines
+    assert ["w", "star", "0.5"] in lines  # free metadata, under "Other metadata"
+    assert "Other metadata" in out and "format_version" not in out  # the reserved keys are not listed
+    info = json.loads(cli("info", "ising32_single_hidden", "--json").stdout)
+    assert info["metadata"]["format"] == "rbm_explorer.model"
+    assert info["tables"]["Units and shapes"]["rows"][0][1] == "spin, 32 × 32 image"
+
+
+def test_info_of_a_released_model_shows_its_constraint_and_released_units():
+    out = cli("info", "mnist01_linear_released1").stdout
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "constrained units 1–399 (399 of 400)" in lines and "free units 0" in lines
+    released = lines[lines.index("Released units") + 2].split()
+    assert released[:3] == ["0", "class", "0"]
+    assert "command rbm-explorer train --preset mnist01_linear_released1" in lines
 
 
 def test_sample_the_bundled_model(tmp_path):
@@ -119,7 +134,7 @@ def test_import_an_rbms_archive(tmp_path):
     write_rbms_archive(tmp_path / "run.h5", "BBRBM", params)
     cli("import", tmp_path / "run.h5", "--update", 1, "--out", tmp_path / "m.npz")
     out = cli("info", tmp_path / "m.npz").stdout
-    assert "RBM(6 binary visible, 3 binary hidden)" in out and '"update": 1' in out
+    assert "RBM(6 binary visible, 3 binary hidden)" in out and ["update", "1"] in [l.split() for l in out.splitlines()]
     assert_one_line_error(cli("import", tmp_path / "run.h5", "--update", 7, "--out", tmp_path / "x.npz",
                               check=False), "no update 7; saved updates: [1, 50]")
 

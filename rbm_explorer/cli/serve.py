@@ -1,0 +1,75 @@
+"""``rbm-explorer serve``: serve the Panel app (every script of ``apps/``) with ``panel serve``, for one user or a
+classroom (other hosts' addresses, several processes, a password, a bound on live samplers per process)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from rbm_explorer.cli.common import UserError
+
+
+def serve_command(args) -> list[str]:
+    """The ``panel serve`` command line of the options; ``UserError`` for out-of-range values."""
+    from rbm_explorer.resources import apps_dir
+
+    apps = sorted(str(p) for p in apps_dir().glob("*.py") if not p.name.startswith("_"))
+    if not apps:
+        raise UserError(f"no app scripts found in {apps_dir()}")
+    command = [sys.executable, "-m", "panel", "serve", *apps, "--port", str(args.port), "--address", args.address]
+    command += ["--index", Path(apps[0]).stem]
+    if args.show:
+        command.append("--show")
+    for origin in args.allow_websocket_origin:
+        command += ["--allow-websocket-origin", origin]
+    if args.num_procs != 1:
+        if args.num_procs < 0:
+            raise UserError(f"--num-procs must be 0 (one per core) or more, got {args.num_procs}")
+        command += ["--num-procs", str(args.num_procs)]
+    if args.cookie_secret is not None and not args.cookie_secret:
+        raise UserError("--cookie-secret must not be empty (leave it out for a random one)")
+    if args.basic_auth is not None:  # a password, or a JSON file of {user: password}; the cookie secret signs the login
+        if not args.basic_auth:
+            raise UserError("--basic-auth needs a password or a JSON file of users and passwords, got ''")
+        command += ["--basic-auth", args.basic_auth, "--cookie-secret", args.cookie_secret or secrets.token_hex(32)]
+    command += ["--unused-session-lifetime", str(args.session_lifetime_ms), "--check-unused-sessions",
+                str(min(args.session_lifetime_ms, 5000))]
+    return command
+
+
+def cmd_serve(args) -> int:
+    command = serve_command(args)
+    if args.max_samplers is not None:
+        if args.max_samplers < 1:
+            raise UserError(f"--max-samplers must be at least 1, got {args.max_samplers}")
+        os.environ["RBM_EXPLORER_MAX_SAMPLERS"] = str(args.max_samplers)
+    print("serving: " + " ".join(command), file=sys.stderr, flush=True)
+    if hasattr(os, "execv"):  # become the server, so that signals (Ctrl-C, a supervisor's TERM) reach it
+        os.execv(sys.executable, command)
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+def add_parsers(sub) -> None:
+    serve = sub.add_parser("serve", help="serve the Panel app")
+    serve.add_argument("--port", type=int, default=5006)
+    serve.add_argument("--address", default="localhost")
+    serve.add_argument("--show", action="store_true", help="open a browser")
+    serve.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                       help="accept browsers that reach the server under this name (repeat; needed when students "
+                            "connect to the machine's address, e.g. 192.168.1.20:5006)")
+    serve.add_argument("--num-procs", type=int, default=1, help="server processes (0: one per core)")
+    serve.add_argument("--basic-auth", metavar="PASSWORD_OR_FILE",
+                       help="ask for a password: the password itself, or a JSON file mapping users to passwords")
+    serve.add_argument("--cookie-secret", help="secret that signs login cookies (random by default)")
+    serve.add_argument("--max-samplers", type=int, default=None,
+                       help="samplers and training runs one server process runs at once (default 8); sessions "
+                            "over the bound get a message")
+    serve.add_argument("--session-lifetime-ms", type=int, default=15000,
+                       help="how long a closed tab's session lives before its threads stop")
+    serve.set_defaults(func=cmd_serve)
