@@ -13,8 +13,10 @@ User models live in ``user_models_dir()``: ``$RBM_EXPLORER_HOME/models``, by def
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,3 +137,38 @@ def families(entries: list[ModelEntry] | None = None) -> dict[str, dict[str, Mod
         return (VARIANT_ORDER.index(name) if name in VARIANT_ORDER else len(VARIANT_ORDER), name)
 
     return {title: dict(sorted(v.items(), key=order)) for title, v in grouped.items()}
+
+
+# --- uploads: how a file a user sends is named and placed in user_models_dir() -----------------------------
+def base_name(filename) -> str:
+    """The last part of a file name as a browser or a user may give it (either kind of slash)."""
+    return re.split(r"[\\/]", str(filename or ""))[-1]
+
+
+def safe_stem(filename) -> str:
+    """A file name stem that is safe in ``user_models_dir()``: letters, digits, '-', '_' and '.' only, at most
+    80 characters, never empty and never a path (``../../etc/x.npz`` -> ``x``)."""
+    stem = base_name(filename)
+    stem = stem[:-4] if stem.lower().endswith(".npz") else stem
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-")[:80]
+    return stem or "uploaded_model"
+
+
+def upload_target(filename, data: bytes) -> Path:
+    """Where uploaded ``data`` named ``filename`` is kept: ``<safe stem>.npz`` in the user's models folder
+    (created if needed). A file of that name with other content is never overwritten: the upload gets a
+    suffix (``-2``, ``-3``...); a file with the same content is returned as it is, so that the same upload
+    twice is saved once."""
+    stem = safe_stem(filename)
+    folder = user_models_dir(create=True)
+    digest = hashlib.sha256(data).hexdigest()
+    for k in range(1, 1000):
+        target = folder / (f"{stem}.npz" if k == 1 else f"{stem}-{k}.npz")
+        if not target.exists():
+            return target
+        try:
+            if target.stat().st_size == len(data) and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return target
+        except OSError:
+            continue
+    raise ValueError(f"too many saved models named {stem}*.npz in {folder}")

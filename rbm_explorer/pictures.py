@@ -52,3 +52,62 @@ def mosaic_png(mosaic: np.ndarray, low: float, high: float, scale: int = 1) -> b
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+# --- weight mosaics -----------------------------------------------------------------------------------------
+MOSAIC_COLUMNS = 8
+WEIGHT_SCALES = ("per unit", "shared")
+
+
+def mosaic_order(model, max_units: int) -> list[int]:
+    """Hidden units to draw: the released ones first, in metadata order, then the others by decreasing |w_μ|."""
+    from rbm_explorer.io.summary import released_of, weight_norms
+
+    released, _ = released_of(model)
+    norms = weight_norms(model)
+    rest = [int(u) for u in np.argsort(-norms, kind="stable") if int(u) not in set(released)]
+    return (released + rest)[:max_units]
+
+
+def weight_mosaic(model, max_units: int = 48, scale: str = "per unit", columns: int = MOSAIC_COLUMNS) -> dict:
+    """The weight columns ``W[:, μ]`` of up to ``max_units`` hidden units of a ``ModelFile`` as pictures of its
+    ``image_shape``, released units first (``mosaic_order``).
+
+    Returns ``mosaic`` (float32 grid, NaN gaps; row 0 at the top), ``units`` (unit of each tile in reading
+    order), ``columns``, ``clim`` (symmetric colour limit) and ``tiles`` (one dict per tile: unit, role,
+    norm and its box ``x0, y0, x1, y1`` in mosaic pixels with the origin at the bottom left, as plotted).
+    With ``scale="per unit"`` each picture is divided by its own largest |w| so that weak units stay visible.
+    Raises ValueError when the visible layer is not a picture."""
+    from rbm_explorer.io.summary import released_of, weight_norms
+
+    shape = model.image_shape
+    w = model.rbm.weight_matrix
+    if not shape or len(shape) != 2:
+        raise ValueError("the model has no 2-d 'image_shape' in its metadata: its weights are not pictures")
+    if shape[0] * shape[1] != w.shape[0]:
+        raise ValueError(f"weights have {w.shape[0]} visible features, not an image of {shape[0]} × {shape[1]} "
+                         f"(Potts visibles have q features per site)")
+    if scale not in WEIGHT_SCALES:
+        raise ValueError(f"scale must be one of {WEIGHT_SCALES}, got {scale!r}")
+    units = mosaic_order(model, max(1, int(max_units)))
+    released = set(released_of(model)[0])
+    norms = weight_norms(model)
+    pictures = w[:, units].T.astype(np.float64)
+    if scale == "per unit":
+        peak = np.abs(pictures).max(axis=1, keepdims=True)
+        pictures = pictures / np.where(peak > 0, peak, 1.0)
+        clim = 1.0
+    else:
+        clim = float(np.abs(pictures).max()) or 1.0
+    columns = max(1, min(int(columns), len(units)))
+    mosaic = tile_chains(pictures.astype(np.float32), tuple(shape), columns)
+    h, wd = shape
+    tiles = []
+    for k, unit in enumerate(units):
+        r, c = divmod(k, columns)
+        x0, top = c * (wd + 1), r * (h + 1)
+        y0 = mosaic.shape[0] - top - h  # plotted with the origin at the bottom left
+        tiles.append({"x0": x0, "y0": y0, "x1": x0 + wd, "y1": y0 + h, "unit": int(unit),
+                      "role": "released" if unit in released else "constrained or free",
+                      "norm": float(norms[unit])})
+    return {"mosaic": mosaic, "units": units, "columns": columns, "clim": clim, "tiles": tiles}

@@ -13,10 +13,11 @@ import pytest
 from browser_support import chromium_page, served_app, wait_until
 from conftest import tiny_rbm
 
-from rbm_explorer.app.models_state import ModelsSession, format_value, md_cell, unit_ranges
+from rbm_explorer.app.models_state import ModelsSession
 from rbm_explorer.catalog import user_models_dir
 from rbm_explorer.io import load_model
 from rbm_explorer.io.model_file import save_model
+from rbm_explorer.io.summary import format_value, markdown_table, md_cell, unit_ranges
 from rbm_explorer.resources import bundled_model
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -237,6 +238,28 @@ def test_opening_a_missing_or_broken_file_keeps_the_model(session, tmp_path):
     assert session.error == "" and session.title == "MNIST 0/1 · unconstrained"
 
 
+def test_published_parameters_are_read_only(session):
+    """Views and other pages read the published state; only the session's own actions change it."""
+    for name, value in (("title", "x"), ("error", "x"), ("summary", {}), ("mosaic", None), ("opened_path", "x")):
+        with pytest.raises(TypeError, match="Constant parameter"):
+            setattr(session, name, value)
+    assert session.title == "MNIST 0/1 · linear, 1 released" and session.error == ""
+    session.max_units = 8  # the user's inputs stay writable
+    assert len(session.mosaic_info["units"]) == 8
+
+
+def test_the_page_and_the_cli_share_one_summary(session):
+    from rbm_explorer.io import summarize
+
+    summary = summarize(load_model(bundled_model(RELEASED1)))
+    assert session.summary == summary.tables
+    lines = {tuple(line.split()) for line in summary.text(heading="m.npz").splitlines()}  # ``rbm-explorer info``
+    for title, table in summary.tables.items():
+        assert tuple(title.split()) in lines
+        for row in [table["columns"], *table["rows"]] if any(table["columns"]) else table["rows"]:
+            assert tuple(" ".join(row).split()) in lines, row
+
+
 def test_initial_model_that_fails_falls_back_and_says_so(tmp_path):
     state = ModelsSession(initial=str(tmp_path / "gone.npz"))
     assert Path(state.model_path).stem == RELEASED1
@@ -257,7 +280,7 @@ def test_hostile_metadata_text_is_escaped_in_the_page(session, tmp_path):
     import holoviews as hv
     import panel as pn
 
-    from rbm_explorer.app.models_views import ModelsPage, markdown_table
+    from rbm_explorer.app.models_views import ModelsPage
 
     hv.extension("bokeh", logo=False)
 
@@ -276,7 +299,7 @@ def test_page_registers_and_shares_the_opened_model():
     from rbm_explorer.app.pages import ExplorerSession, ordered_pages
 
     page = {p.slug: p for p in ordered_pages()}["models"]
-    assert page.title == "Models" and page.order == 30
+    assert page.title == "Models"
     session = ExplorerSession()
     view = page.build(session)
     state = view.state

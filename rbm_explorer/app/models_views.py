@@ -1,5 +1,6 @@
-"""Views of the Models page. They render ``ModelsSession`` parameters as Markdown tables and pictures and hold no
-numerics; every user action goes through a guarded ``ModelsSession`` method that shows its failure in the page."""
+"""Views of the Models page. They render ``ModelsSession`` parameters as Markdown tables
+(``rbm_explorer.io.summary.markdown_table``) and pictures and hold no numerics; every user action goes through a
+public, guarded ``ModelsSession`` method that shows its failure in the page."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import numpy as np
 import panel as pn
 import param
 
-from rbm_explorer.app.models_state import ModelsSession, md_cell
+from rbm_explorer.app.models_state import ModelsSession
 from rbm_explorer.app.style import ACCENT, WEIGHT_CMAP, tip, tipped
+from rbm_explorer.io.summary import markdown_table, md_cell
 
 MOSAIC_WIDTH = 640  # screen pixels of the weight grid; about 2.7 per weight for 8 columns of 28 x 28
 MAX_PIXEL_SCALE = 8  # a single small picture is not blown up beyond this
@@ -26,26 +28,6 @@ p { margin: 4px 0; }
 """
 KEY_VALUE_CSS = "thead { display: none; }"  # key/value tables have no column titles
 KEY_VALUE_SIDE = ("Provenance",)  # wide values: beside the tables with headers rather than with the short ones
-
-
-def markdown_table(table: dict) -> str:
-    """A summary table (``columns``, text ``rows``, ``note``) as Markdown; key/value tables have no header text."""
-    lines = []
-    rows = table.get("rows") or []
-    if rows:
-        columns = table.get("columns") or [""] * len(rows[0])
-        if not any(columns):
-            columns = ["", ""]
-        lines.append("| " + " | ".join(md_cell(c) or " " for c in columns) + " |")
-        lines.append("|" + "---|" * len(columns))
-        for row in rows:
-            cells = [md_cell(c) for c in row]
-            if not any(table.get("columns") or []):  # key/value: the key in bold
-                cells[0] = f"**{cells[0]}**" if cells[0] else cells[0]
-            lines.append("| " + " | ".join(cells) + " |")
-    if table.get("note"):
-        lines.append("\n*" + md_cell(table["note"]) + "*")
-    return "\n".join(lines)
 
 
 def _error_text(error: str) -> str:
