@@ -7,11 +7,11 @@ import panel as pn
 
 from rbm_explorer.app.chain_state import ChainSession
 from rbm_explorer.app.chain_views import ChainPage
+from rbm_explorer.app.pages import FRAME_PERIOD_MS
 from rbm_explorer.app.shell import limit_blas_threads
 from rbm_explorer.resources import bundled_model
 
 DEFAULT_MODEL = "ising32_single_hidden"
-FRAME_PERIOD_MS = 50  # 20 frames per second
 
 
 def build_chain_page(model: str = DEFAULT_MODEL, n_chains: int = 16, seed: int | None = None) -> ChainPage:

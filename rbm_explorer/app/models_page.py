@@ -1,15 +1,13 @@
-"""The Models page: open, upload and inspect model files; weights of released units first (PRX 2023, Figs. 3, 8)."""
+"""The Models page: open, upload and inspect model files; weights of released units first (Fernandez-de-Cossio-Diaz,
+Cocco and Monasson 2023, Figs. 3, 8)."""
 
 from __future__ import annotations
 
 from rbm_explorer.app.models_state import ModelsSession
 from rbm_explorer.app.models_views import ModelsPage
-from rbm_explorer.app.pages import ExplorerSession, register_page
+from rbm_explorer.app.pages import ExplorerSession
 
 
-@register_page("models", "Models", order=30,
-               about="Open, upload and inspect model files: units, constraint, released units, metrics and the "
-                     "weight pictures of the hidden units (PRX 2023, Figs. 3, 8).")
 def build_models_page(session: ExplorerSession):
     state = ModelsSession(initial=session.opened_model or None)
     link_sessions(state, session)

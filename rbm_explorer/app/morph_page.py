@@ -1,17 +1,15 @@
-"""The Morph page: live chains of a constrained RBM whose released units flip the class (Figs. 6, 8c, 9e)."""
+"""The Morph page: live chains of a constrained RBM whose released units flip the class (Fernandez-de-Cossio-Diaz,
+Cocco and Monasson 2023, Figs. 6, 8c, 9e)."""
 
 from __future__ import annotations
 
 from rbm_explorer.app.morph_state import POLL_PERIOD_MS, MorphSession
 from rbm_explorer.app.morph_views import MorphPage
-from rbm_explorer.app.pages import ExplorerSession, register_page
-from rbm_explorer.app.shell import add_frame_callback
+from rbm_explorer.app.pages import ExplorerSession, add_frame_callback
 
 MORPH_CHAINS = 64
 
 
-@register_page("morph", "Morph", order=10,
-               about="Flip released hidden units and watch digits and faces morph (PRX 2023, Figs. 6, 8c, 9e).")
 def build_morph_page(session: ExplorerSession):
     state = MorphSession(n_chains=MORPH_CHAINS, seed=0)
     session.on_close(state.close)

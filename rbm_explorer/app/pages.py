@@ -1,17 +1,24 @@
-"""The explorer's page registry: adding a page is one decorated function.
+"""The explorer's pages, in one table, and what the pages of a session share.
 
-A page is a builder ``build(session) -> viewable`` registered with a slug, a sidebar title, an order and a short
-"what am I looking at" text. Later capabilities (Ising, spectra, evaluation) add a module that registers its
-page and import it in ``rbm_explorer.app.page_modules``; the shell (``explorer.py``) builds pages lazily, the
-first time a user opens them, and closes whatever they registered with the session when the session ends.
+A page is a builder ``build(session) -> viewable`` in its own module, listed in ``PAGES`` with a slug, a sidebar
+title and a short "what am I looking at" text; the table's order is the sidebar's order. The builder is named
+by a ``"package.module:function"`` string and imported (``pkgutil.resolve_name``) the first time a user opens
+the page, so this module imports no page module, and page modules import this one (for ``ExplorerSession``
+and ``add_frame_callback``) without an import cycle. Adding a page (Ising, spectra, evaluation, ...) is one
+module plus one line in ``PAGES``. The shell (``shell.py``) builds pages lazily and closes whatever they
+registered with the session when the session ends.
 """
 
 from __future__ import annotations
 
+import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
+import panel as pn
 import param
+
+FRAME_PERIOD_MS = 50  # 20 frames per second: the frame-rate limiter of every live page
 
 
 class ExplorerSession(param.Parameterized):
@@ -46,29 +53,39 @@ class ExplorerSession(param.Parameterized):
             raise errors[0]
 
 
+def add_frame_callback(session: ExplorerSession, poll, period_ms: int = FRAME_PERIOD_MS) -> None:
+    """Run ``poll`` on the session's event loop every ``period_ms``; stop it when the session closes."""
+    if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+        return
+    callback = pn.state.add_periodic_callback(poll, period=period_ms)
+    session.on_close(callback.stop)
+
+
 @dataclass(frozen=True)
 class Page:
     slug: str
     title: str
-    order: int
+    builder: str  # "package.module:function", the function taking an ExplorerSession and returning the page
     about: str
-    build: Callable[[ExplorerSession], object]
+
+    def build(self, session: ExplorerSession):
+        """Import the page's module (the first time) and build the page for ``session``."""
+        return pkgutil.resolve_name(self.builder)(session)
 
 
-PAGES: dict[str, Page] = {}
-
-
-def register_page(slug: str, title: str, order: int, about: str):
-    """Decorator: register ``build(session)`` as a page of the explorer."""
-
-    def wrap(build):
-        PAGES[slug] = Page(slug, title, order, about, build)
-        return build
-
-    return wrap
+PAGES: dict[str, Page] = {page.slug: page for page in (  # sidebar order
+    Page("morph", "Morph", "rbm_explorer.app.morph_page:build_morph_page",
+         "Flip released hidden units and watch digits and faces morph (Fernandez-de-Cossio-Diaz, Cocco and "
+         "Monasson 2023, Figs. 6, 8c, 9e)."),
+    Page("train", "Train", "rbm_explorer.app.train_page:build_train_page",
+         "Train an RBM with PCD, CD or Rdm, with linear or quadratic label constraints, and watch its samples and "
+         "constraint residual live (Fernandez-de-Cossio-Diaz, Cocco and Monasson 2023, Eqs. 6-10)."),
+    Page("models", "Models", "rbm_explorer.app.models_page:build_models_page",
+         "Open, upload and inspect model files: units, constraint, released units, metrics and the weight "
+         "pictures of the hidden units (Fernandez-de-Cossio-Diaz, Cocco and Monasson 2023, Figs. 3, 8)."),
+)}
 
 
 def ordered_pages() -> list[Page]:
-    from rbm_explorer.app import page_modules  # noqa: F401  (registers the pages)
-
-    return sorted(PAGES.values(), key=lambda p: p.order)
+    """The pages in sidebar order."""
+    return list(PAGES.values())

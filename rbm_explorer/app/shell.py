@@ -22,7 +22,6 @@ from rbm_explorer.app.budget import CapacityError
 from rbm_explorer.app.pages import ExplorerSession, ordered_pages
 from rbm_explorer.app.style import ACCENT, RAW_CSS
 
-FRAME_PERIOD_MS = 50  # 20 frames per second: the frame-rate limiter of every live page
 TITLE = "rbm_explorer"
 log = logging.getLogger(__name__)
 
@@ -37,14 +36,6 @@ def limit_blas_threads() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=int(os.environ.get("RBM_EXPLORER_BLAS_THREADS", "1")), user_api="blas")
-
-
-def add_frame_callback(session: ExplorerSession, poll, period_ms: int = FRAME_PERIOD_MS) -> None:
-    """Run ``poll`` on the session's event loop every ``period_ms``; stop it when the session closes."""
-    if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
-        return
-    callback = pn.state.add_periodic_callback(poll, period=period_ms)
-    session.on_close(callback.stop)
 
 
 def _loading(text: str):
