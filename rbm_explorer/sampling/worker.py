@@ -1,36 +1,31 @@
-"""The background sampler: a daemon thread that runs a GibbsEngine and publishes snapshots.
+"""The live sampler: block Gibbs chains as a live computation, and the worker the pages and the CLI drive.
 
-The thread runs one sweep at a time. Before each sweep it applies queued commands (clamp, unclamp, flip a
-hidden unit, re-initialise, change beta), so a command never lands in the middle of a sweep. At most
-``publish_hz`` times a second (and after every command while paused) it publishes an immutable ``Snapshot``
-under a lock: readers (the app's periodic callback, tests, the CLI) take the latest one and never touch the
-engine. A target rate is met by sleeping between sweeps; ``None`` runs at full speed. The numba kernels and
-BLAS release the GIL, so the main thread stays responsive.
+``GibbsSampling`` is *what* is done: one sweep of a ``GibbsEngine`` per step, then the observables (see
+``observables.py``), then any command scheduled for the new sweep count; its commands (clamp, flip a hidden
+unit, restart, change the model or beta, run n sweeps while paused) act on the engine between two sweeps,
+and its snapshot is an immutable ``Snapshot``. ``SamplerWorker`` puts it on a ``live.Runner`` (*who* runs it,
+by default a thread per worker) and offers the commands as checked methods, so readers (the app's periodic
+callback, tests, the CLI) only ever take the latest snapshot.
 """
 
 from __future__ import annotations
 
-import collections
-import dataclasses
-import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from rbm_explorer.live import Runner, RunStatus
 from rbm_explorer.sampling.gibbs import GibbsEngine
+from rbm_explorer.sampling.observables import RBMTraces, empty_traces
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A copy of the chains and traces after ``steps`` sweeps; ``version`` counts publications.
+    """A copy of the chains after ``steps`` sweeps and the observables' arrays (``traces``); ``version``
+    counts publications and ``commands`` the commands applied so far.
 
-    ``v``, ``h`` are natural states (chains x units); ``label`` is (chains,) or None. Traces have one row
-    per sweep and cover the first ``trace_chains`` chains (K): ``trace_steps`` (T,), ``energy`` E(v, h) and
-    ``free_energy`` F(v) (T x K), ``watched_inputs`` (T x K x len(watched_units)) - the inputs I_mu(v) of the
-    watched hidden units, ``visible_mean`` (T x K) - the mean visible feature (the magnetization for spins).
-    They are computed in float32 after each sweep from the new v and the h that generated it.
-    """
+    ``v``, ``h`` are natural states (chains x units); ``label`` is (chains,) or None. The trace properties
+    read the default observable, ``RBMTraces`` (empty arrays without it)."""
 
     steps: int
     version: int
@@ -38,163 +33,179 @@ class Snapshot:
     h: np.ndarray
     label: np.ndarray | None
     clamped_h: dict
-    trace_steps: np.ndarray
-    energy: np.ndarray
-    free_energy: np.ndarray
     watched_units: tuple
-    watched_inputs: np.ndarray
-    visible_mean: np.ndarray
     steps_per_second: float
     running: bool
     error: str | None = None
-    commands: int = 0  # commands applied so far: a change tells a viewer that a user action has taken effect
+    commands: int = 0
+    traces: dict = field(default_factory=empty_traces)
+
+    @property
+    def trace_steps(self) -> np.ndarray:
+        return self.traces["trace_steps"]
+
+    @property
+    def energy(self) -> np.ndarray:
+        return self.traces["energy"]
+
+    @property
+    def free_energy(self) -> np.ndarray:
+        return self.traces["free_energy"]
+
+    @property
+    def watched_inputs(self) -> np.ndarray:
+        return self.traces["watched_inputs"]
+
+    @property
+    def visible_mean(self) -> np.ndarray:
+        return self.traces["visible_mean"]
 
 
-class _Traces:
-    """Ring buffers of per-step, per-chain observables."""
+class GibbsSampling:
+    """Gibbs chains as a live computation: ``step`` is one sweep; the other methods are commands, each run
+    between two sweeps (through ``Runner.submit``)."""
 
-    def __init__(self, length: int, n_chains: int, n_watched: int):
-        self.steps = collections.deque(maxlen=length)
-        self.energy = collections.deque(maxlen=length)
-        self.free_energy = collections.deque(maxlen=length)
-        self.inputs = collections.deque(maxlen=length)
-        self.visible_mean = collections.deque(maxlen=length)
-        self.n_chains, self.n_watched = n_chains, n_watched
+    def __init__(self, engine: GibbsEngine, observables=(), watched_units=()):
+        self.engine = engine
+        self.observables = list(observables)
+        self.watched_units = tuple(int(u) for u in watched_units)
+        self._scheduled: list = []  # (step, command, args), run when the chains reach that step
 
-    def record(self, engine: GibbsEngine, watched: tuple) -> None:
-        """Observables of the first chains now: E(v, h), F(v) and the watched hidden inputs I(v)."""
-        rbm, st, k = engine.rbm, engine.state, self.n_chains
-        inputs = engine.current_inputs_h(k)
-        v = rbm.visible.natural_from_features(st.v[:k])
-        h = st.h[:k]
-        visible_energy = rbm.visible.energy(v)
-        if st.label is not None:
-            visible_energy = visible_energy + rbm.label.energy(rbm.label.natural_from_features(st.label[:k]))
-        energy = visible_energy + rbm.hidden.energy(h) - np.einsum("bm,bm->b", inputs, h)
-        free = visible_energy - rbm.hidden.cgf(inputs)
-        self.steps.append(st.steps)
-        self.energy.append(energy.astype(np.float32))
-        self.free_energy.append(free.astype(np.float32))
-        self.inputs.append(inputs[:, list(watched)])
-        self.visible_mean.append(st.v[:k].mean(axis=1))
+    # --- the live computation --------------------------------------------------------------------------
+    def step(self) -> None:
+        """One sweep, then the observables, then any command scheduled for the new step."""
+        self.engine.step(1)
+        for observable in self.observables:
+            observable.record(self.engine)
+        self._run_due()
 
-    def clear(self) -> None:
-        for ring in (self.steps, self.energy, self.free_energy, self.inputs, self.visible_mean):
-            ring.clear()
-
-    def arrays(self):
-        n = len(self.steps)
-        if n == 0:
-            empty = np.empty((0, self.n_chains), np.float32)
-            return np.empty(0, np.int64), empty, empty, np.empty((0, self.n_chains, self.n_watched), np.float32), empty
-        return (
-            np.array(self.steps, np.int64),
-            np.stack(self.energy),
-            np.stack(self.free_energy),
-            np.stack(self.inputs),
-            np.stack(self.visible_mean),
+    def snapshot(self, status: RunStatus) -> Snapshot:
+        eng = self.engine
+        traces = empty_traces(0, len(self.watched_units))
+        for observable in self.observables:
+            traces.update(observable.arrays())
+        return Snapshot(
+            steps=eng.state.steps, version=status.version, v=eng.visible_states(), h=eng.hidden_states(),
+            label=eng.label_states(), clamped_h={u: vals.copy() for u, vals in eng.clamped("h").items()},
+            watched_units=self.watched_units, steps_per_second=status.rate, running=status.running,
+            error=status.error, commands=status.commands, traces=traces,
         )
+
+    # --- commands ------------------------------------------------------------------------------------------
+    def clamp(self, which: str, units, values) -> None:
+        self.engine.clamp(which, units, values)
+
+    def unclamp(self, which: str, units=None) -> None:
+        self.engine.unclamp(which, units)
+
+    def flip_hidden(self, unit: int) -> None:
+        """Clamp hidden ``unit`` to the mirror of its current value in every chain (low <-> high)."""
+        flipped = self.engine.rbm.hidden.mirror(self.engine.state.h[:, unit])  # ValueError for kinds without one
+        self.engine.clamp("h", [unit], flipped[:, None])
+
+    def reinitialize(self, init_v=None, init_label=None) -> None:
+        self.engine.reinitialize(init_v, init_label)
+
+    def set_beta(self, beta: float) -> None:
+        self.engine.beta = beta
+
+    def set_model(self, rbm) -> None:
+        self.engine.set_model(rbm)
+
+    def advance(self, n_steps: int) -> None:
+        for _ in range(n_steps):
+            self.step()
+
+    def restart(self, init_v=None, init_label=None) -> None:
+        """Re-initialize, count sweeps from 0 again, and clear the observables and the scheduled commands."""
+        self.engine.reinitialize(init_v, init_label)
+        self.engine.state.steps = 0
+        self._scheduled.clear()
+        for observable in self.observables:
+            observable.clear()
+
+    def schedule(self, step: int, command, args) -> None:
+        """Run ``command(self, *args)`` when the chains have made ``step`` sweeps (at once if that is past)."""
+        self._scheduled.append((step, command, args))
+        self._scheduled.sort(key=lambda item: item[0])
+        self._run_due()
+
+    def cancel_scheduled(self) -> None:
+        self._scheduled.clear()
+
+    def _run_due(self) -> None:
+        while self._scheduled and self._scheduled[0][0] <= self.engine.state.steps:
+            _, command, args = self._scheduled.pop(0)
+            command(self, *args)
 
 
 class SamplerWorker:
-    """Runs ``engine`` in a daemon thread.
+    """Runs ``engine``'s chains in the background (``GibbsSampling`` on a ``live.Runner``).
 
     Parameters
     ----------
     engine : GibbsEngine
-        Owned by the worker from now on: use commands, not the engine, while the thread lives.
+        Owned by the worker from now on: use commands, not the engine, while it runs.
     steps_per_second : float or None
         Target rate; None for as fast as possible.
     watched_units : sequence of int
-        Hidden units whose inputs are traced.
+        Hidden units whose inputs the default traces follow.
     trace_length : int
-        Steps kept in the traces; 0 turns tracing off (full speed benchmarks).
+        Steps kept in the default traces (``RBMTraces``); 0 turns them off (full-speed benchmarks).
     trace_chains : int
         How many chains (the first ones) the traces follow; bounds the cost of tracing.
     publish_hz : float
         How often a snapshot is published when running flat out.
+    observables : sequence or None
+        Observables to record instead of the default traces.
+    policy : live.ExecutionPolicy or None
+        Who runs the sweeps (default: a thread per worker).
     """
 
-    def __init__(
-        self,
-        engine: GibbsEngine,
-        steps_per_second: float | None = None,
-        watched_units=(),
-        trace_length: int = 500,
-        trace_chains: int = 64,
-        publish_hz: float = 30.0,
-        name: str = "rbm-sampler",
-    ):
+    def __init__(self, engine: GibbsEngine, steps_per_second: float | None = None, watched_units=(),
+                 trace_length: int = 500, trace_chains: int = 64, publish_hz: float = 30.0,
+                 name: str = "rbm-sampler", observables=None, policy=None):
         self.engine = engine
         self.watched_units = tuple(int(u) for u in watched_units)
-        for unit in self.watched_units:
-            if not 0 <= unit < engine.rbm.n_hidden:
-                raise ValueError(f"watched hidden unit {unit} out of range 0..{engine.rbm.n_hidden - 1}")
-        self.steps_per_second = steps_per_second
-        self.publish_interval = 1.0 / publish_hz
-        traced = min(trace_chains, engine.n_chains)
-        self._traces = _Traces(trace_length, traced, len(self.watched_units)) if trace_length else None
-        self._version = 0
-        self._commands_applied = 0
-        self._commands: collections.deque = collections.deque()
-        self._scheduled: list = []  # (step, command, args), queued when the chains reach that step
-        self._lock = threading.Lock()
-        self._run = threading.Event()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._rate = 0.0
-        self._error: str | None = None
-        self._snapshot = self._make_snapshot()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._started = False
+        self._check_hidden(self.watched_units, what="watched hidden unit")
+        if observables is None:
+            traced = min(trace_chains, engine.n_chains)
+            observables = [RBMTraces(trace_length, traced, self.watched_units)] if trace_length else []
+        self.sampling = GibbsSampling(engine, observables, self.watched_units)
+        self.runner = Runner(self.sampling, steps_per_second, publish_hz, name=name, policy=policy)
 
-    # --- control -----------------------------------------------------------------------------------------
+    # --- control (the runner's) ------------------------------------------------------------------------
     @property
     def steps_per_second(self) -> float | None:
-        return self._target
+        return self.runner.steps_per_second
 
     @steps_per_second.setter
     def steps_per_second(self, value: float | None) -> None:
-        if value is not None and not (np.isfinite(value) and value > 0):
-            raise ValueError(f"steps_per_second must be positive or None, got {value}")
-        self._target = value
-        if hasattr(self, "_wake"):
-            self._wake.set()
+        self.runner.steps_per_second = value
 
     def start(self) -> "SamplerWorker":
-        """Start the thread (if needed) and run."""
-        if self._stop.is_set():
-            raise RuntimeError("this sampler has been stopped; create a new one")
-        if not self._started:
-            self._started = True
-            self._thread.start()
-        self._run.set()
-        self._wake.set()
+        """Start (the first time) and run."""
+        self.runner.start()
         return self
 
     def pause(self) -> None:
-        self._run.clear()
+        self.runner.pause()
 
     def resume(self) -> None:
         self.start()
 
     @property
     def running(self) -> bool:
-        return self._run.is_set() and not self._stop.is_set()
+        return self.runner.running
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self.runner.alive
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop and join the thread. Idempotent."""
-        self._stop.set()
-        self._run.set()
-        self._wake.set()
-        if self._started:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                raise RuntimeError(f"sampler thread did not stop within {timeout} s")
+        """Stop and join. Idempotent."""
+        if not self.runner.stop(timeout):
+            raise RuntimeError(f"sampler thread did not stop within {timeout} s")
 
     def __enter__(self):
         return self
@@ -202,239 +213,82 @@ class SamplerWorker:
     def __exit__(self, *exc):
         self.stop()
 
-    # --- commands (applied between two steps) ------------------------------------------------------------
-    def submit(self, command, *args) -> None:
-        """Queue ``command(engine, *args)`` to run in the sampler thread before its next step."""
-        self._commands.append((command, args))
-        self._wake.set()
-        if not self._started or not self._thread.is_alive():
-            self._apply_commands()
-            self._publish()
+    # --- commands (applied between two sweeps) -------------------------------------------------------------
+    def submit(self, command, *args):
+        """Queue ``command(sampling, *args)`` (a ``GibbsSampling`` method or any function of it) before the
+        next sweep; returns its Future."""
+        return self.runner.submit(command, *args)
 
     def clamp_hidden(self, units, values) -> None:
         self._check_hidden(units)
         self.engine.rbm.hidden.check_values(values)
-        self.submit(GibbsEngine.clamp, "h", units, values)
+        self.submit(GibbsSampling.clamp, "h", units, values)
 
     def unclamp_hidden(self, units=None) -> None:
-        self.submit(GibbsEngine.unclamp, "h", units)
+        self.submit(GibbsSampling.unclamp, "h", units)
 
     def clamp(self, which: str, units, values) -> None:
-        self.submit(GibbsEngine.clamp, which, units, values)
+        self.submit(GibbsSampling.clamp, which, units, values)
 
     def unclamp(self, which: str, units=None) -> None:
-        self.submit(GibbsEngine.unclamp, which, units)
+        self.submit(GibbsSampling.unclamp, which, units)
 
     def flip_hidden(self, unit: int) -> None:
         """Clamp hidden ``unit`` to the opposite of its current value in every chain (low <-> high)."""
         self._check_hidden([unit])
-        self.submit(_flip_hidden, int(unit))
+        self.submit(GibbsSampling.flip_hidden, int(unit))
 
     def reinitialize(self, init_v=None, init_label=None) -> None:
         """Restart the chains from data (natural states) or, with None, from uniform noise."""
         if init_v is not None:
             init_v = self.engine.rbm.visible.check_values(np.asarray(init_v))
-        self.submit(GibbsEngine.reinitialize, init_v, init_label)
+        self.submit(GibbsSampling.reinitialize, init_v, init_label)
 
     def set_beta(self, beta: float) -> None:
         if not (np.isfinite(beta) and beta > 0):
             raise ValueError(f"beta must be a positive finite number, got {beta}")
-        self.submit(_set_beta, float(beta))
+        self.submit(GibbsSampling.set_beta, float(beta))
 
     def set_model(self, rbm) -> None:
-        self.submit(GibbsEngine.set_model, rbm)
+        self.submit(GibbsSampling.set_model, rbm)
 
     def advance(self, n_steps: int) -> None:
-        """Run ``n_steps`` sweeps now, even while paused (the app's "step" button); traces record each."""
+        """Run ``n_steps`` sweeps now, even while paused (the app's "step" button); observables record each."""
         if int(n_steps) < 1:
             raise ValueError(f"n_steps must be at least 1, got {n_steps}")
-        self.submit(self._advance, int(n_steps))
+        self.submit(GibbsSampling.advance, int(n_steps))
 
     def restart(self, init_v=None, init_label=None) -> None:
         """Re-initialize the chains (as ``reinitialize``), reset the sweep count to 0 and clear the traces and
         the scheduled commands, so that step numbers count from this restart."""
         if init_v is not None:
             init_v = self.engine.rbm.visible.check_values(np.asarray(init_v))
-        self.submit(self._restart, init_v, init_label)
+        self.submit(GibbsSampling.restart, init_v, init_label)
 
     def at_step(self, step: int, command, *args) -> None:
-        """Queue ``command(engine, *args)`` to run when the chains have made ``step`` sweeps (exactly then,
+        """Queue ``command(sampling, *args)`` to run when the chains have made ``step`` sweeps (exactly then,
         between two sweeps, if that step is still ahead; at once otherwise)."""
-        self.submit(self._schedule, int(step), command, args)
+        self.submit(GibbsSampling.schedule, int(step), command, args)
 
     def flip_hidden_at(self, step: int, unit: int) -> None:
         """Flip hidden ``unit`` (see ``flip_hidden``) when the chains reach ``step`` sweeps: Fig. 8(c)."""
         self._check_hidden([unit])
-        self.at_step(step, _flip_hidden, int(unit))
+        self.at_step(step, GibbsSampling.flip_hidden, int(unit))
 
     def cancel_scheduled(self) -> None:
-        self.submit(self._cancel_scheduled)
+        self.submit(GibbsSampling.cancel_scheduled)
 
-    def _advance(self, engine: GibbsEngine, n_steps: int) -> None:
-        for _ in range(n_steps):
-            self._step_once()
-
-    def _restart(self, engine: GibbsEngine, init_v, init_label) -> None:
-        engine.reinitialize(init_v, init_label)
-        engine.state.steps = 0
-        self._scheduled.clear()
-        if self._traces is not None:
-            self._traces.clear()
-
-    def _schedule(self, engine: GibbsEngine, step: int, command, args) -> None:
-        self._scheduled.append((step, command, args))
-        self._scheduled.sort(key=lambda item: item[0])
-        self._run_due()
-
-    def _cancel_scheduled(self, engine: GibbsEngine) -> None:
-        self._scheduled.clear()
-
-    def _run_due(self) -> None:
-        while self._scheduled and self._scheduled[0][0] <= self.engine.state.steps:
-            _, command, args = self._scheduled.pop(0)
-            try:
-                command(self.engine, *args)
-            except Exception as exc:
-                self._error = f"{getattr(command, '__name__', 'command')} failed: {exc}"
-
-    def _step_once(self) -> None:
-        """One sweep, then the traces, then any command scheduled for the new step."""
-        self.engine.step(1)
-        if self._traces is not None:
-            self._traces.record(self.engine, self.watched_units)
-        self._run_due()
-
-    def _check_hidden(self, units) -> None:
+    def _check_hidden(self, units, what: str = "hidden unit") -> None:
         n = self.engine.rbm.n_hidden
         for u in np.atleast_1d(units):
             if not 0 <= int(u) < n:
-                raise ValueError(f"hidden unit {int(u)} out of range 0..{n - 1}")
+                raise ValueError(f"{what} {int(u)} out of range 0..{n - 1}")
 
     # --- reading -----------------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """The latest published snapshot (thread-safe, never blocks on a step)."""
-        with self._lock:
-            return self._snapshot
+        return self.runner.snapshot()
 
     def wait_for_steps(self, steps: int, timeout: float = 60.0) -> Snapshot:
         """Poll until a snapshot with at least ``steps`` sweeps is published."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            snap = self.snapshot()
-            if snap.steps >= steps:
-                return snap
-            if self._error and not self.running:
-                raise RuntimeError(self._error)
-            time.sleep(0.005)
-        raise TimeoutError(f"sampler did not reach {steps} steps within {timeout} s")
-
-    # --- thread ------------------------------------------------------------------------------------------
-    def _apply_commands(self) -> bool:
-        applied = False
-        while self._commands:
-            command, args = self._commands.popleft()
-            try:
-                command(self.engine, *args)
-                self._error = None
-            except Exception as exc:  # a bad command must not kill the thread
-                self._error = f"{getattr(command, '__name__', 'command')} failed: {exc}"
-            applied = True
-            self._commands_applied += 1
-        return applied
-
-    def _make_snapshot(self) -> Snapshot:
-        eng = self.engine
-        if self._traces is not None:
-            steps, energy, free, inputs, vmean = self._traces.arrays()
-        else:
-            steps = np.empty(0, np.int64)
-            energy = free = vmean = np.empty((0, 0), np.float32)
-            inputs = np.empty((0, 0, len(self.watched_units)), np.float32)
-        self._version += 1
-        return Snapshot(
-            steps=eng.state.steps,
-            version=self._version,
-            v=eng.visible_states(),
-            h=eng.hidden_states(),
-            label=eng.label_states(),
-            clamped_h={u: vals.copy() for u, vals in eng.clamped("h").items()},
-            trace_steps=steps,
-            energy=energy,
-            free_energy=free,
-            watched_units=self.watched_units,
-            watched_inputs=inputs,
-            visible_mean=vmean,
-            steps_per_second=self._rate,
-            running=self.running,
-            error=self._error,
-            commands=self._commands_applied,
-        )
-
-    def _publish(self) -> None:
-        snap = self._make_snapshot()
-        with self._lock:
-            self._snapshot = snap
-
-    def _loop(self) -> None:
-        try:
-            self._run_loop()
-        except BaseException as exc:  # never die silently: record, pause, publish what we can
-            self._error = f"sampler thread failed: {type(exc).__name__}: {exc}"
-            self._run.clear()
-            self._stop.set()
-            with self._lock:
-                self._snapshot = dataclasses.replace(self._snapshot, running=False, error=self._error)
-
-    def _run_loop(self) -> None:
-        last_publish = time.monotonic()
-        rate_window = collections.deque(maxlen=64)
-        next_step_at = time.monotonic()
-        publish_next = False
-        while not self._stop.is_set():
-            if not self._run.is_set():
-                if self._apply_commands() or self.snapshot().running:
-                    self._publish()
-                self._wake.wait(0.05)
-                self._wake.clear()
-                next_step_at = time.monotonic()
-                continue
-            if self._apply_commands():
-                # a user's command shows at once: sweep now and publish that sweep, whatever the schedule
-                next_step_at = time.monotonic()
-                publish_next = True
-            target = self._target
-            if target is not None:
-                delay = next_step_at - time.monotonic()
-                if delay > 0:
-                    self._wake.wait(min(delay, 0.05))
-                    self._wake.clear()
-                    continue
-                next_step_at = max(next_step_at + 1.0 / target, time.monotonic() - 0.1)
-            else:
-                next_step_at = time.monotonic()
-            try:
-                self._step_once()
-            except Exception as exc:
-                self._error = f"sampling failed: {exc}"
-                self._run.clear()
-                self._publish()
-                continue
-            now = time.monotonic()
-            rate_window.append(now)
-            if len(rate_window) > 1:
-                self._rate = (len(rate_window) - 1) / max(rate_window[-1] - rate_window[0], 1e-9)
-            if publish_next or now - last_publish >= self.publish_interval:
-                self._publish()
-                last_publish = now
-                publish_next = False
-        self._apply_commands()
-        self._publish()
-
-
-def _flip_hidden(engine: GibbsEngine, unit: int) -> None:
-    flipped = engine.rbm.hidden.mirror(engine.state.h[:, unit])  # ValueError for kinds that cannot flip
-    engine.clamp("h", [unit], flipped[:, None])
-
-
-def _set_beta(engine: GibbsEngine, beta: float) -> None:
-    engine.beta = beta
+        return self.runner.wait_until(lambda snap: snap.steps >= steps, timeout, what=f"{steps} steps")

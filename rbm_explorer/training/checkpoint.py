@@ -168,23 +168,50 @@ def checkpoint_busy(path) -> bool:
         return True
 
 
+class CheckpointedRun:
+    """The checkpoints of one run: a claim on the file for the run's whole life, an atomic checkpoint at the
+    first epoch end after every ``seconds`` of training (0: after every epoch) and at the last epoch, and one
+    where the run stops early, unless no update was made since it began (there is nothing new to save).
+
+    ``CheckpointClaim`` is taken here, so a second run on the same file raises ``CheckpointBusy`` before it
+    trains. ``train_with_checkpoints`` and the Train page's live run both keep their checkpoints this way."""
+
+    def __init__(self, trainer: Trainer, path, seconds: float = 30.0, metadata: dict | None = None):
+        self.trainer, self.path, self.seconds, self.metadata = trainer, Path(path), float(seconds), metadata
+        self._claim = CheckpointClaim(path)
+        self._last = time.monotonic()
+        self._first_update = trainer.update
+
+    def epoch_ended(self, record) -> None:
+        """Checkpoint if it is time, or if the run has reached its last epoch."""
+        if time.monotonic() - self._last >= self.seconds or record.epoch == self.trainer.config.epochs:
+            save_checkpoint(self.trainer, self.path, self.metadata)
+            self._last = time.monotonic()
+
+    def close(self, save: bool = True) -> None:
+        """The run has ended: save an early stop's progress (unless ``save`` is False, as after a failure),
+        and give up the claim. Idempotent."""
+        if self._claim is None:
+            return
+        trainer = self.trainer
+        try:
+            if save and trainer.epoch < trainer.config.epochs and trainer.update > self._first_update:
+                save_checkpoint(trainer, self.path, self.metadata)
+        finally:
+            self._claim.release()
+            self._claim = None
+
+
 def train_with_checkpoints(trainer: Trainer, path, seconds: float = 30.0, metadata: dict | None = None,
                            progress=None, stop=None):
-    """Run the trainer, checkpointing atomically at the first epoch end after every ``seconds`` of training
-    (0: after every epoch) and at the end; yields epoch records. The checkpoint is claimed for the whole run
-    (``CheckpointClaim``): a second run on the same file raises ``CheckpointBusy`` before training.
-
-    ``stop`` (see ``Trainer.run``) ends the run at an update boundary; the state there is checkpointed too,
-    unless no update was made since the call (there is nothing new to save)."""
-    claim = CheckpointClaim(path)
+    """Run the trainer with the checkpoints of ``CheckpointedRun``; yields epoch records. ``stop`` (see
+    ``Trainer.run``) ends the run at an update boundary, and the state there is checkpointed too."""
+    run = CheckpointedRun(trainer, path, seconds, metadata)
     try:
-        last, first_update = time.monotonic(), trainer.update
         for record in trainer.run(callback=progress, stop=stop):
-            if time.monotonic() - last >= seconds or record.epoch == trainer.config.epochs:
-                save_checkpoint(trainer, path, metadata)
-                last = time.monotonic()
+            run.epoch_ended(record)
             yield record
-        if trainer.epoch < trainer.config.epochs and trainer.update > first_update:
-            save_checkpoint(trainer, path, metadata)
-    finally:
-        claim.release()
+    except BaseException:  # a failure, or the caller closed the generator: keep the last good checkpoint
+        run.close(save=False)
+        raise
+    run.close()

@@ -3,7 +3,8 @@
 Each update: take a minibatch, compute the positive moments, run the negative chains (a ``GibbsEngine``) for
 ``gibbs_steps`` sweeps, form the likelihood gradient (``gradients.py``), subtract the weight penalties and the
 quadratic-constraint gradient, take an optimizer step, re-zero the fields if asked, and project the weights of
-linear-constrained units (PAPERS.md section 1: a hook before the step, a projection after it).
+linear-constrained units (Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Eqs. 6-10: the quadratic penalty
+is a hook before the step, the linear constraint a projection after it).
 
 Randomness: the minibatch order of epoch e comes from ``SeedSequence([seed, e])`` and the chains own their
 streams, so a run resumed from a checkpoint reaches the same weights as an uninterrupted one. ``run`` can stop
@@ -248,7 +249,8 @@ class Trainer:
 
     def live_statistics(self, singular_values: bool = True) -> dict:
         """What a live view shows every n updates: the chains' visible states, the mean and spread of each
-        hidden unit's input over the monitored data, and the singular values of W (Fig. 3 of seed 004)."""
+        hidden unit's input over the monitored data, and the singular values of W (Toledo-Marin,
+        Maiti, Fox and Melko (2025), Fig. 3)."""
         rbm = self.rbm
         inputs = self.features[self.monitor_index] @ rbm.weight_matrix
         stats = {
@@ -267,6 +269,25 @@ class Trainer:
         mean_v = rbm.visible.mean_from_inputs(mean_h @ rbm.weight_matrix.T)
         return float(np.mean((data - mean_v) ** 2))
 
+    def step(self) -> EpochRecord | None:
+        """One update on the next minibatch of the current epoch. When it was the epoch's last, the epoch is
+        closed (monitors, spectrum, snapshot) and its record returned; None otherwise. A live runner calls this
+        between its commands; ``run`` is a loop over it."""
+        if self.epoch >= self.config.epochs:
+            raise ValueError(f"the run is complete: all {self.config.epochs} epochs are trained")
+        if not 0 <= self.batch < self.updates_per_epoch:
+            raise ValueError(f"minibatch {self.batch} does not lie in an epoch of {self.updates_per_epoch}")
+        if getattr(self, "_order_epoch", None) != self.epoch:
+            self._order, self._order_epoch, self._epoch_seconds = self._epoch_order(self.epoch), self.epoch, 0.0
+        size = self.config.batch_size
+        t0 = time.perf_counter()
+        self._update(self._order[self.batch * size : (self.batch + 1) * size])
+        self.batch += 1
+        self.last_update = UpdateRecord(self.update, self.epoch, self._last_lr, time.perf_counter() - t0,
+                                        self.total_updates)
+        self._epoch_seconds += self.last_update.seconds
+        return self._end_epoch(self._epoch_seconds) if self.batch == self.updates_per_epoch else None
+
     def run(self, callback: Callable[[UpdateRecord], None] | None = None, callback_every: int = 1,
             stop: Callable[[], bool] | None = None) -> Iterator[EpochRecord]:
         """Train the remaining epochs, yielding an ``EpochRecord`` after each; ``callback`` sees updates.
@@ -274,27 +295,13 @@ class Trainer:
         ``stop`` is asked before every update; when it returns True the run returns at once, between two
         updates, where ``save_checkpoint`` captures a state that resumes exactly (``batch`` says where)."""
         while self.epoch < self.config.epochs:
-            start = time.perf_counter()
-            if not self._run_batches(callback, callback_every, stop):
-                return
-            yield self._end_epoch(time.perf_counter() - start)
-
-    def _run_batches(self, callback, callback_every: int, stop) -> bool:
-        """The current epoch's updates from minibatch ``batch`` on; False when ``stop`` ended them early."""
-        size = self.config.batch_size
-        order = self._epoch_order(self.epoch)
-        if not 0 <= self.batch < self.updates_per_epoch:
-            raise ValueError(f"minibatch {self.batch} does not lie in an epoch of {self.updates_per_epoch}")
-        while self.batch < self.updates_per_epoch:
             if stop is not None and stop():
-                return False
-            t0 = time.perf_counter()
-            self._update(order[self.batch * size : (self.batch + 1) * size])
-            self.batch += 1
+                return
+            record = self.step()
             if callback is not None and self.update % callback_every == 0:
-                callback(UpdateRecord(self.update, self.epoch, self._last_lr, time.perf_counter() - t0,
-                                      self.total_updates))
-        return True
+                callback(self.last_update)
+            if record is not None:
+                yield record
 
     def _end_epoch(self, seconds: float) -> EpochRecord:
         """Close the epoch: count it, record the monitors and, at snapshot epochs, the weights and spectrum."""
