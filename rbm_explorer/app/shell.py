@@ -40,7 +40,7 @@ def limit_blas_threads() -> None:
 
 def _loading(text: str):
     return pn.Column(
-        pn.indicators.LoadingSpinner(value=True, size=64, color="primary", name=""),
+        pn.indicators.LoadingSpinner(value=True, size=64, color="primary", label=""),
         pn.pane.Markdown(f"### {text}\nThe sampler's compiled kernels load on first use; this takes a few seconds "
                          "after a fresh install.", css_classes=["loading-message"]),
         css_classes=["page-loading"], margin=40,
@@ -65,7 +65,7 @@ class Explorer:
         self.main = pn.Column(_loading("Starting the live chains…"), sizing_mode="stretch_width")
         self.nav = pn.widgets.RadioButtonGroup(
             options={p.title: p.slug for p in self.pages.values()}, value=self.first, orientation="vertical",
-            button_type="primary", button_style="outline", sizing_mode="stretch_width", css_classes=["page-nav"],
+            color="primary", variant="outline", sizing_mode="stretch_width", css_classes=["page-nav"],
             description="Choose a page")
         self.about = pn.pane.Markdown(self.pages[self.first].about, css_classes=["nav-about"])
         self.nav.param.watch(lambda event: self.show(event.new), "value")
@@ -88,7 +88,7 @@ class Explorer:
         self.main.objects = [self.built[slug]]
 
     def _retry(self, slug: str, message: str, kind: str):
-        button = pn.widgets.Button(name="Try again", button_type="primary", description="Try to open this page again")
+        button = pn.widgets.Button(label="Try again", color="primary", description="Try to open this page again")
         button.on_click(lambda event: self.show(slug))
         return pn.Column(pn.pane.Alert(message, alert_type=kind, css_classes=["page-error"]), button)
 
