@@ -3,8 +3,8 @@
 Models are grouped into *families*: models of the same data (dataset name plus digit subset or attribute) and
 the same shapes, which differ only in their constraint. Within a family each model is a *variant*
 (unconstrained, linear on all units, quadratic on all units, or with released units); this is the
-constraint toggle of the Morph page (PAPERS.md section 1, Figs. 6, 8 and 9). Variants of one family can be
-swapped under running chains because their layouts agree.
+constraint toggle of the Morph page (Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Figs. 6, 8 and 9).
+Variants of one family can be swapped under running chains because their layouts agree.
 
 User models live in ``user_models_dir()``: ``$RBM_EXPLORER_HOME/models``, by default
 ``~/.rbm_explorer/models``. The Train page saves there and the Models page lists them.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rbm_explorer.io import ModelFile, load_model
 from rbm_explorer.resources import assets_dir
+from rbm_explorer.training.checkpoint import RUN_METADATA_KEY, checkpoint_busy, read_checkpoint_metadata
 
 VARIANT_ORDER = ("unconstrained", "linear, all units", "quadratic, all units")
 
@@ -172,3 +173,57 @@ def upload_target(filename, data: bytes) -> Path:
         except OSError:
             continue
     raise ValueError(f"too many saved models named {stem}*.npz in {folder}")
+
+
+# --- checkpoints of live training runs, waiting to be resumed --------------------------------------------
+def checkpoints_dir() -> Path:
+    """``$RBM_EXPLORER_HOME/checkpoints``: where closed or stopped runs of the Train page wait to resume."""
+    return user_models_dir().parent / "checkpoints"
+
+
+def read_run_checkpoint(path) -> dict | None:
+    """The metadata of a live run's checkpoint (only the small metadata entry is read), or None when the
+    file is not one (unreadable, or written by another tool)."""
+    try:
+        meta = read_checkpoint_metadata(path)
+    except Exception:
+        return None
+    run, training = meta.get(RUN_METADATA_KEY), meta.get("training")
+    if not isinstance(run, dict) or not isinstance(training, dict) or "recipe" not in run:
+        return None
+    return meta
+
+
+@dataclass(frozen=True)
+class ResumeOffer:
+    """A checkpoint a page can offer to resume: where it is, the run's name and how far it got."""
+
+    path: Path
+    run_name: str
+    epoch: int
+    epochs: int
+    update: int
+    total_updates: int
+
+    @property
+    def label(self) -> str:
+        if self.epoch >= self.epochs:  # a run that finished but was never saved: reopening it lets it be saved
+            return f"Reopen {self.run_name} (finished, {self.epochs} epochs) to save it"
+        return f"Resume {self.run_name} (epoch {self.epoch} of {self.epochs})"
+
+
+def newest_checkpoint(folder: Path | None = None, exclude: Path | None = None) -> ResumeOffer | None:
+    """The most recently written run checkpoint that no run is using (other than ``exclude``), or None."""
+    folder = checkpoints_dir() if folder is None else folder
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
+        if (exclude is not None and path == exclude) or checkpoint_busy(path):  # busy: running in another tab
+            continue
+        meta = read_run_checkpoint(path)
+        if meta is None:
+            continue
+        training, run = meta["training"], meta[RUN_METADATA_KEY]
+        return ResumeOffer(path, run.get("run_name", path.stem), int(training["epoch"]),
+                           int(training["config"]["epochs"]), int(training["update"]), int(run.get("total_updates", 0)))
+    return None

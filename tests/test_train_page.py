@@ -14,15 +14,10 @@ from browser_support import chromium_page, served_app, wait_until
 
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
 from rbm_explorer.app.pages import ExplorerSession
-from rbm_explorer.app.train_state import (
-    THREAD_PREFIX,
-    TrainSession,
-    checkpoints_dir,
-    read_checkpoint,
-    recipe_from_settings,
-    settings_problems,
-)
-from rbm_explorer.catalog import catalog, user_models_dir
+from rbm_explorer.app.train_settings import recipe_from_settings, settings_problems
+from rbm_explorer.app.train_state import THREAD_PREFIX, TrainSession
+from rbm_explorer.catalog import catalog, checkpoints_dir, user_models_dir
+from rbm_explorer.catalog import read_run_checkpoint as read_checkpoint
 from rbm_explorer.io import load_model
 from rbm_explorer.training.loop import Trainer, initialize_rbm
 from rbm_explorer.training.recipes import prepare_recipe
@@ -324,7 +319,7 @@ def test_served_train_page_trains_saves_and_stays_offline(home):
 
 
 def test_a_finished_unsaved_run_is_offered_for_saving_not_for_resuming(tmp_path):
-    from rbm_explorer.app.train_state import ResumeOffer
+    from rbm_explorer.catalog import ResumeOffer
 
     assert ResumeOffer(tmp_path / "a.npz", "a", 2, 5, 20, 50).label == "Resume a (epoch 2 of 5)"
     assert ResumeOffer(tmp_path / "b.npz", "b", 5, 5, 50, 50).label == "Reopen b (finished, 5 epochs) to save it"

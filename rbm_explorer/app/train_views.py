@@ -8,7 +8,8 @@ import panel as pn
 import param
 
 from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip
-from rbm_explorer.app.train_state import TrainSession, offered_datasets
+from rbm_explorer.app.train_settings import offered_datasets
+from rbm_explorer.app.train_state import TrainSession
 
 GRID_PIXELS = 372  # 8 x 8 chains of 28 x 28 with gaps: 1.6 screen pixels per state pixel
 CURVE_WIDTH, CURVE_HEIGHT = 340, 200
@@ -36,7 +37,7 @@ class TrainControls(pn.viewable.Viewer):
     def _input(self, widget_class, name, label, **kwargs):
         s = self.state
         parameter = s.param[name]
-        return widget_class.from_param(parameter, name=label, description=tip(parameter),
+        return widget_class.from_param(parameter, label=label, description=tip(parameter),
                                        disabled=s.param.running, width=CONTROL_WIDTH - 20, **kwargs)
 
     def _settings(self):
@@ -49,13 +50,13 @@ class TrainControls(pn.viewable.Viewer):
                                 visible=pn.bind(lambda d: choices[d].asks == "attribute", s.param.dataset))
         hidden = self._input(pn.widgets.IntInput, "hidden", "Hidden units")
         constraint = pn.widgets.RadioButtonGroup.from_param(
-            s.param.constraint, name="Constraint", button_type="primary", button_style="outline",
+            s.param.constraint, label="Constraint", color="primary", variant="outline",
             description=tip(s.param.constraint), disabled=s.param.running, width=CONTROL_WIDTH - 20,
             css_classes=["train-constraint"])
         released = self._input(pn.widgets.IntInput, "released", "Released units",
                                visible=pn.bind(lambda c: c != "none", s.param.constraint))
         algorithm = pn.widgets.RadioButtonGroup.from_param(
-            s.param.algorithm, name="Algorithm", button_type="primary", button_style="outline",
+            s.param.algorithm, label="Algorithm", color="primary", variant="outline",
             description=tip(s.param.algorithm), disabled=s.param.running, width=CONTROL_WIDTH - 20)
         epochs = self._input(pn.widgets.IntInput, "epochs", "Epochs")
         rate = self._input(pn.widgets.FloatInput, "learning_rate", "Learning rate", step=0.005, format="0.0000")
@@ -66,7 +67,7 @@ class TrainControls(pn.viewable.Viewer):
             self._input(pn.widgets.FloatInput, "quadratic_strength", "Quadratic strength λ",
                         visible=pn.bind(lambda c: c == "quadratic", s.param.constraint)),
             self._input(pn.widgets.IntInput, "seed", "Seed"),
-            pn.widgets.FloatInput.from_param(s.param.max_updates_per_second, name="Slow motion: max updates/s",
+            pn.widgets.FloatInput.from_param(s.param.max_updates_per_second, label="Slow motion: max updates/s",
                                              description=tip(s.param.max_updates_per_second), start=0,
                                              width=CONTROL_WIDTH - 20),
             title="More settings", collapsed=True, width=CONTROL_WIDTH - 10, margin=(10, 5),
@@ -76,22 +77,22 @@ class TrainControls(pn.viewable.Viewer):
 
     def _actions(self):
         s = self.state
-        start = pn.widgets.Button(name="Start", button_type="primary", width=125, disabled=s.param.running,
+        start = pn.widgets.Button(label="Start", color="primary", width=125, disabled=s.param.running,
                                   description="Train a new model with these settings in the background")
         start.on_click(lambda event: s.start())
-        stop = pn.widgets.Button(name="Stop", button_type="danger", width=125, disabled=pn.bind(_not, s.param.running),
+        stop = pn.widgets.Button(label="Stop", color="danger", width=125, disabled=pn.bind(_not, s.param.running),
                                  description="Stop after the current update and write a checkpoint you can resume")
         stop.on_click(lambda event: s.stop())
         resume = pn.widgets.Button(
-            name=s.param.resume_label, button_type="warning", width=CONTROL_WIDTH - 20, css_classes=["train-resume"],
+            label=s.param.resume_label, color="warning", width=CONTROL_WIDTH - 20, css_classes=["train-resume"],
             stylesheets=[".bk-btn { white-space: normal; overflow-wrap: anywhere; }"],
             visible=pn.bind(lambda label, running: bool(label) and not running, s.param.resume_label, s.param.running),
             description="Continue the newest checkpointed run where it stopped; it reaches the same weights as "
                         "an uninterrupted run")
         resume.on_click(lambda event: s.resume())
-        name = pn.widgets.TextInput.from_param(s.param.model_name, name="Save as", placeholder="(the run's name)",
+        name = pn.widgets.TextInput.from_param(s.param.model_name, label="Save as", placeholder="(the run's name)",
                                                description=tip(s.param.model_name), width=CONTROL_WIDTH - 20)
-        save = pn.widgets.Button(name="Save model", button_type="success", width=CONTROL_WIDTH - 20,
+        save = pn.widgets.Button(label="Save model", color="success", width=CONTROL_WIDTH - 20,
                                  disabled=pn.bind(_not, s.param.can_save),
                                  description="Write the model (with its constraint and history) to your models "
                                              "folder so that the Morph and Models pages can open it")

@@ -22,6 +22,8 @@ from rbm_explorer.io.weight_history import history_arrays, model_parameters, rea
 from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.loop import EpochRecord, History, Trainer
 
+RUN_METADATA_KEY = "train_page"  # checkpoints of live runs (the Train page): the run's name, recipe and size
+
 
 def save_checkpoint(trainer: Trainer, path, metadata: dict | None = None) -> Path:
     """Write the trainer's full state (``Trainer.state_dict``) to ``path`` atomically; call it between updates,

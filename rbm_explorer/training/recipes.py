@@ -4,7 +4,7 @@ This is what ``rbm-explorer train`` and ``scripts/train_bundled_models.py`` call
 halves are public so that other front ends (the app's Train page) train the very same models with their own
 loop: ``prepare_recipe`` (data, features and constraints) and ``build_trainer`` before the training loop,
 ``save_trained`` (orientation of the released units, metadata, metrics) after it. The recipe says which hidden
-units are constrained and how (PAPERS.md section 1):
+units are constrained and how (Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Sec. III):
 
 * ``constraint='none'``: an ordinary RBM;
 * ``'linear'``: hard projection after every update. Two classes: the constrained units are orthogonal to q(1)
@@ -14,21 +14,25 @@ units are constrained and how (PAPERS.md section 1):
 * ``'quadratic'``: the soft penalty lambda ||W_c^T q(2) W_c||^2 (Eqs. 8-10) on the constrained units, with
   q(2) scaled to unit spectral norm so that lambda means the same on every dataset. D > 2 classes: one
   penalty per class d = 1..D-1, with the one-hot label u_d (Eq. 10 with Eq. 26's labels), on the units that
-  are not released; a truncated q(2) is applied through its factors. [D] The first-order projection is
-  applied to the same units as well (the layouts of ``'linear'``): the paper presents the quadratic constraint
-  as the stronger condition (rho = 0 and C = 0), and Fig. 8(b) shows that simple classifiers cannot read the
-  label from such models, which the quadratic term alone does not ensure (measured: max |rho| 0.6-0.96).
+  are not released; a truncated q(2) is applied through its factors. The project's choice: the first-order
+  projection is applied to the same units as well (the layouts of ``'linear'``), because the paper presents
+  the quadratic constraint as the stronger condition (rho = 0 and C = 0), and Fig. 8(b) shows that simple
+  classifiers cannot read the label from such models, which the quadratic term alone does not ensure
+  (measured: max |rho| 0.6-0.96).
 
 Labels are used only to build the constraints; with ``labelled=B`` only a balanced subsample of B labelled
 examples is used (semi-supervised, Sec. VIII), and ``quadratic_rank`` truncates q(2) ('mp': the
-Marchenko-Pastur rule of PAPERS.md). The saved metadata carries ``released_units``,
+Marchenko-Pastur edge of Sec. III.A.2, applied to the standardised q(2) with components ranked by |eigenvalue|,
+see ``truncate_quadratic``). The saved metadata carries ``released_units``,
 ``released_classes`` (the class each released unit's high state generates), ``constraint``, ``dataset``,
 ``binarize_threshold``, the training ``history`` and ``provenance``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,7 +126,7 @@ def _quadratic(recipe: Recipe, features, u, units, name: str | None = None) -> Q
     """The soft constraint on q(2) of label ``u`` (Eq. 10), truncated as the recipe says and scaled to unit
     spectral norm, so that the strength means the same on every dataset."""
     q2, rank = quadratic_matrix(features, u), None
-    if recipe.quadratic_rank is not None:  # keep the top components ([D] in PAPERS.md section 1)
+    if recipe.quadratic_rank is not None:  # keep the top components (Sec. III.A.2; see truncate_quadratic)
         q2, rank = truncate_quadratic(q2, features, rank=None if recipe.quadratic_rank == "mp" else recipe.quadratic_rank)
     q2 /= max(np.linalg.norm(q2, 2), 1e-300)
     return QuadraticConstraint(q2, units, recipe.quadratic_strength, rank=rank, name=name)
@@ -329,3 +333,28 @@ def train_recipe(recipe: Recipe, out, checkpoint=None, resume: bool = False, com
                                     progress):
         pass
     return save_trained(out, trainer.rbm, trainer.history, prepared, command, dtype, snapshot_dtype)
+
+
+# --- recipes as JSON, and run names ----------------------------------------------------------------------
+def recipe_to_dict(recipe: Recipe) -> dict:
+    """A recipe as JSON-ready values (what a checkpoint stores to resume its run)."""
+    values = dataclasses.asdict(recipe)
+    values["config"] = recipe.config.to_dict()
+    return values
+
+
+def recipe_from_dict(values: dict) -> Recipe:
+    """The inverse of ``recipe_to_dict``; unknown or missing entries raise ``TypeError``/``KeyError``."""
+    values = dict(values)
+    config = dict(values.pop("config"))
+    config["snapshot_epochs"] = tuple(config.get("snapshot_epochs", (0,)))
+    return Recipe(**values, config=TrainingConfig.from_dict(config))
+
+
+def run_name_for(recipe: Recipe, when: datetime.datetime | None = None) -> str:
+    """A file-name-safe run name, e.g. ``mnist-0,1-linear-r1-h64-20250101-120000``."""
+    when = when or datetime.datetime.now()
+    option = recipe.dataset_options.get("digits") or recipe.dataset_options.get("attribute") or ""
+    kind = recipe.constraint if recipe.constraint == "none" else f"{recipe.constraint}-r{recipe.released}"
+    parts = [recipe.dataset, str(option), kind, f"h{recipe.hidden}", when.strftime("%Y%m%d-%H%M%S")]
+    return re.sub(r"[^A-Za-z0-9,._-]", "_", "-".join(p for p in parts if p))
