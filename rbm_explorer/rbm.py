@@ -1,8 +1,10 @@
 """The restricted Boltzmann machine, generic over unit kinds.
 
-E(v, h, l) = E_v(v) + E_h(h) + E_l(l) - f(v) . W h - onehot(l) . D h   (PAPERS.md section 0; the label term
-is seed 001's). ``f(v)`` are the visible features (v itself, or one-hot for Potts). Nothing here looks at the
-unit kind: the layers supply energies, log-partitions and samplers. Batched arrays are batch-first.
+E(v, h, l) = E_v(v) + E_h(h) + E_l(l) - f(v) . W h - onehot(l) . D h   (Fernandez-de-Cossio-Diaz, Cocco and
+Monasson (2023), Eq. 2, with each layer's term given by its unit kind; the label term is Carbone, Decelle,
+Rosset and Seoane (2023), Eq. 2). ``f(v)`` are the visible features (v itself, or one-hot for Potts). Nothing
+here looks at the unit kind: the layers supply energies, log-partitions and samplers. Batched arrays are
+batch-first.
 """
 
 from __future__ import annotations

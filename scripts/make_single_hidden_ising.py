@@ -1,10 +1,11 @@
 """Build the bundled hand-made model ``assets/models/ising32_single_hidden.npz``.
 
 A spin RBM on a 32 x 32 lattice with one spin hidden unit whose weights are all w*, and zero fields. Summing
-the hidden unit out gives P(v) proportional to cosh(w* sum_i v_i) (PAPERS.md section 1, Eq. 19 with one
-hidden unit): a two-peaked magnetization distribution. With the hidden unit clamped to s = +-1 the spins are
-independent with mean s tanh(w*), so clamping sets the sign of the magnetization and flipping the unit flips
-the lattice. w* = 0.5 gives |m| = tanh(0.5) = 0.46, plainly visible in a picture of the lattice.
+the hidden unit out gives P(v) proportional to cosh(w* sum_i v_i) (Fernandez-de-Cossio-Diaz, Cocco and
+Monasson (2023), Sec. V.E, Eq. 19 with one hidden unit): a two-peaked magnetization distribution. With the
+hidden unit clamped to s = +-1 the spins are independent with mean s tanh(w*), so clamping sets the sign of
+the magnetization and flipping the unit flips the lattice. w* = 0.5 gives |m| = tanh(0.5) = 0.46, plainly
+visible in a picture of the lattice.
 
 Run from the repository root: ``python scripts/make_single_hidden_ising.py``.
 """

@@ -1,4 +1,5 @@
-"""The bundled trained models do what the PRX paper's models do (PAPERS.md section 1, Fig. 8).
+"""The bundled trained models do what the PRX paper's models do (Fernandez-de-Cossio-Diaz, Cocco and
+Monasson (2023), Sec. VI, Fig. 8).
 
 Samples are judged by a logistic-regression classifier trained on real binarized digits, independent of
 any RBM. Chains are seeded, so each test is deterministic; the thresholds are the issue's.

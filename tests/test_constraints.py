@@ -1,5 +1,6 @@
-"""Label-derived constraints (PAPERS.md section 1): formulas, projections, layouts, storage, the constraint
-protocol, and the semi-supervised theory."""
+"""Label-derived constraints (Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Secs. III and VIII,
+Eqs. 5-10, 18, 26-30): formulas, projections, layouts, storage, the constraint protocol, and the
+semi-supervised theory."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def sample_two_state_into(inputs, fields, scale, low, high, states, out):
     """Units with two values: ``out = high`` with probability sigmoid(scale * (inputs + fields)), else ``low``.
 
     Binary units use scale = beta, (low, high) = (0, 1); spin units use scale = 2 beta, (low, high) = (-1, 1),
-    since p(s = +1 | x) = sigmoid(2x) (PAPERS.md section 0). The comparison ``u (1 + e^-z) < 1`` is the same
+    since p(s = +1 | x) = e^x / (e^x + e^-x) = sigmoid(2x). The comparison ``u (1 + e^-z) < 1`` is the same
     as ``u < sigmoid(z)`` without a division. ``out`` must be an array of its own (not ``inputs``).
     """
     for c in range(inputs.shape[0]):

@@ -1,4 +1,4 @@
-"""Bars and stripes (seed 002, PAPERS.md section 3).
+"""Bars and stripes (Pozas-Kerstjens et al. (2021), Secs. 5.1 and 5.2).
 
 * ``bars4``: the 14 images of 4 x 4 pixels made of vertical bars only (all 2^4 column patterns but all-off
   and all-on), split 10 train / 4 test. The test set is two image/negation pairs, so both parts are closed
@@ -58,7 +58,7 @@ def _dataset(name, images, labels, label_names, n_test_pairs, encoding, seed) ->
         test=test,
         display=Display("image", (size, size)),
         encoding=encoding,
-        info={"source": "generated (Pozas-Kerstjens et al. 2021, seed 002)", "seed": seed},
+        info={"source": "generated (Pozas-Kerstjens et al. 2021, Secs. 5.1-5.2)", "seed": seed},
     )
 
 

@@ -6,7 +6,8 @@ Vocabulary (fixed; RBM and sampler code use only these):
 * ``energy(x)`` - the layer's own energy term, minus the fields times the features (plus a quadratic term
   for Gaussian units);
 * ``cgf(inputs)`` - the log-partition Gamma of the layer given the inputs from the other layer, summed over
-  units: log sum_x exp(-energy(x) + inputs . features(x)) (PAPERS.md section 0);
+  units: log sum_x exp(-energy(x) + inputs . features(x)), so that summing the other layer out gives the free
+  energy F(v) = energy(v) - cgf(I(v)) (Pozas-Kerstjens et al. (2021), Eqs. A1-A2);
 * ``mean_from_inputs(inputs, beta)`` - conditional mean of the features;
 * ``var_from_inputs(inputs, beta)`` - conditional variance of each feature (the derivative of the mean);
 * ``sample_from_inputs(inputs, beta, states, out)`` - draw features in place with per-chain counters.

@@ -1,4 +1,5 @@
-"""Binary {0,1} units: p(x=1 | I) = sigmoid(theta + I), Gamma(x) = log(1 + e^x) (PAPERS.md section 0)."""
+"""Binary {0,1} units: p(x=1 | I) = sigmoid(theta + I), Gamma(x) = log(1 + e^x) (the Bernoulli units of
+Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Sec. II.A, Eqs. 1-3)."""
 
 import numpy as np
 from scipy.special import expit

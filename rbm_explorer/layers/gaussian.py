@@ -1,5 +1,6 @@
 """Unit-variance Gaussian units: E(x) = x^2/2 - theta x, so x | I ~ N(theta + I, 1/beta) and
-Gamma(I) = (theta + I)^2 / 2 + log(2 pi) / 2 (the analytic model of seed 000, Eqs. 31-34)."""
+Gamma(I) = (theta + I)^2 / 2 + log(2 pi) / 2 (the analytic Gaussian-spin model of
+Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Sec. IX.B, Eqs. 31-34)."""
 
 import numpy as np
 

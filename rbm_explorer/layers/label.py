@@ -1,6 +1,7 @@
-"""The categorical label unit of seed 001: one unit with D states, coupled to the hidden layer only.
+"""The categorical label unit of Carbone, Decelle, Rosset and Seoane (2023): one unit with D states, coupled to
+the hidden layer only.
 
-p(l = m | h) = softmax_m(c_m + sum_mu d_m,mu h_mu) (PAPERS.md section 2). It is a single Potts site whose
+p(l = m | h) = softmax_m(c_m + sum_mu d_m,mu h_mu) (their Sec. 2.1, Eq. 2). It is a single Potts site whose
 natural state is one integer per sample (shape (batch,)); ``fields`` has shape (D,).
 """
 

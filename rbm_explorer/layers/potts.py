@@ -1,4 +1,5 @@
-"""Potts units with q states, one-hot coded: p(x_i = a | I) = softmax_a(g_ia + I_ia) (PAPERS.md section 0).
+"""Potts units with q states, one-hot coded: p(x_i = a | I) = softmax_a(g_ia + I_ia) (the protein
+RBMs of Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Sec. VII.B).
 
 Natural states are integers 0..q-1 (batch x n_units); features are the flattened one-hot rows
 (batch x n_units*q), matching weights of shape N x q x M flattened to (N*q) x M.

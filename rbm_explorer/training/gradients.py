@@ -1,7 +1,8 @@
 """Log-likelihood gradients of an RBM from a positive (data) and a negative (model) sample.
 
 d log P / d W = <f(v) E[h|v]>_data - <f(v) E[h|v]>_model, d/d g = <f(v)>_data - <f(v)>_model,
-d/d theta = <E[h|v]>_data - <E[h|v]>_model (PAPERS.md section 0). Using the conditional means E[h|v] in both
+d/d theta = <E[h|v]>_data - <E[h|v]>_model (the moment-matching gradient of Carbone, Decelle, Rosset and
+Seoane (2023), Eq. 4, with the hidden units summed out). Using the conditional means E[h|v] in both
 phases (rather than sampled h) removes the hidden-layer sampling noise from the estimate. ``weights`` lets
 data samples count unequally (protein sequence weights).
 """

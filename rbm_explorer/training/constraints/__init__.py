@@ -1,4 +1,4 @@
-"""Label-derived constraints on hidden-unit weight vectors (PAPERS.md section 1).
+"""Label-derived constraints on hidden-unit weight vectors.
 
 Fernandez-de-Cossio-Diaz, Cocco, Monasson, "Disentangling representations in Restricted Boltzmann Machines
 without adversaries", Phys. Rev. X 13, 021003 (2023). Labels are used only in ``labels``: they turn into
@@ -21,8 +21,8 @@ Modules
   ``quadratic_matrix`` (Eq. 10), ``ising_quadratic_matrix`` (Eq. 18), and ``balanced_subsample`` for the
   semi-supervised setting (Sec. VIII; its statistics ``overlap`` and ``expected_overlap`` are in
   ``rbm_explorer.analysis.semi_supervised``).
-* ``truncation``: ``marchenko_pastur_edge``, ``truncate_quadratic`` (Sec. III.B, the Marchenko-Pastur
-  truncation, decision [D] of PAPERS.md).
+* ``truncation``: ``marchenko_pastur_edge``, ``truncate_quadratic`` (Sec. III.A.2, the Marchenko-Pastur
+  truncation; standardising q^(2) and ranking by |eigenvalue| is the project's reading of it).
 * ``base``: the ``Constraint`` protocol (projection after an update, penalty and gradient before it,
   violation, units, storage) and the registry of stored types (``register_constraint``).
 * ``linear``, ``quadratic``: ``LinearConstraint`` (hard projection after every update, Eq. 7) and

@@ -1,5 +1,6 @@
 """Low-rank truncation of the second-order constraint matrix q2 at the Marchenko-Pastur edge
-(Fernandez-de-Cossio-Diaz, Cocco & Monasson 2023, Sec. III.B; decision [D] of PAPERS.md section 1)."""
+(Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Sec. III.A.2; the standardisation and the ranking by
+|eigenvalue| are the project's reading of it, see ``truncate_quadratic``)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ __all__ = ["marchenko_pastur_edge", "truncate_quadratic"]
 
 
 def marchenko_pastur_edge(n_features: int, n_samples: float) -> float:
-    """Upper Marchenko-Pastur edge (1 + sqrt(r))^2, r = n_features / n_samples (Sec. III.B)."""
+    """Upper Marchenko-Pastur edge (1 + sqrt(r))^2, r = n_features / n_samples (Sec. III.A.2)."""
     if n_samples <= 0:
         raise ValueError("n_samples must be positive")
     return (1.0 + math.sqrt(n_features / n_samples)) ** 2
 
 
 def truncate_quadratic(q2, features, rank: int | None = None, weights=None):
-    """Low-rank truncation of q^(2) (Sec. III.B; PAPERS.md decision [D]).
+    """Low-rank truncation of q^(2) (Sec. III.A.2, as the project reads it: steps 1-4 below).
 
     The paper keeps the components of q^(2) above the Marchenko-Pastur edge lambda_+ = (1 + sqrt(r))^2,
     r = n_features / n_samples. That edge is for a standardised (unit-variance) noise matrix, and q^(2) is
-    neither standardised nor positive, so ([D]):
+    neither standardised nor positive, so (the project's choice; the paper does not say):
 
     1. standardise: q~ = S^-1 q^(2) S^-1 with S = diag(std of each feature) over ``features``; features with
        zero variance are skipped (their rows and columns of the result are 0);
