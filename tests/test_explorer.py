@@ -143,9 +143,9 @@ def test_automatic_flip_happens_at_the_chosen_sweep():
 def test_bad_actions_are_reported_not_raised():
     state = MorphSession(n_chains=4, seed=3, budget=ThreadBudget(limit=1))
     try:
-        state._guard(state.set_released, 5, "on")
+        state.run_action(state.set_released, 5, "on")
         assert "out of range" in state.error
-        state._guard(state.set_released, 0, "sideways")
+        state.run_action(state.set_released, 0, "sideways")
         assert "mode must be one of" in state.error
         with pytest.raises(ValueError):
             state.beta = -1.0  # param bounds refuse it before it reaches the sampler

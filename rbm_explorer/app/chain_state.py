@@ -1,9 +1,10 @@
 """Per-session state of the live Gibbs chains page.
 
-``ChainSession`` owns one ``SamplerWorker``. A periodic callback on the session's event loop calls ``poll``,
-which copies the worker's latest snapshot into read-only parameters (the frame-rate limiter: the thread never
-touches Bokeh or Panel objects). Views depend only on those parameters. ``close`` stops and joins the thread;
-the page registers it with ``pn.state.on_session_destroyed``.
+``ChainSession`` owns one ``SamplerWorker`` (Gibbs sampling on the project's background runner). A periodic
+callback on the session's event loop calls ``poll``, which copies the worker's latest snapshot into read-only
+parameters (the frame-rate limiter: the runner never touches Bokeh or Panel objects). Views depend only on
+those parameters. ``close`` stops and joins the runner; the page registers it with
+``pn.state.on_session_destroyed``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import param
 
+from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.io import ModelFile, load_model
 from rbm_explorer.pictures import image_shape_of, tile_chains
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
@@ -18,7 +20,7 @@ from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 TRACED_CHAINS = 64
 
 
-class ChainSession(param.Parameterized):
+class ChainSession(SessionState):
     """Live Gibbs chains of one model for one browser session."""
 
     running = param.Boolean(default=False, doc="Sampler running (True) or paused")
@@ -26,14 +28,15 @@ class ChainSession(param.Parameterized):
     full_speed = param.Boolean(default=False, doc="Ignore the target rate and run as fast as possible")
     hidden_unit = param.Integer(default=0, bounds=(0, None), doc="The hidden unit the buttons act on")
 
-    # published by poll(); views read these
-    mosaic = param.Array(default=None, doc="Tiled picture of all chains")
-    magnetization = param.Array(default=None, doc="Mean visible state of each chain over the traced steps (steps x chains)")
-    trace_steps = param.Array(default=None)
-    steps = param.Integer(default=0)
-    measured_rate = param.Number(default=0.0)
-    clamp_text = param.String(default="free")
-    status = param.String(default="")
+    # published by poll() (read-only); views read these
+    mosaic = param.Array(default=None, constant=True, doc="Tiled picture of all chains")
+    magnetization = param.Array(default=None, constant=True,
+                                doc="Mean visible state of each chain over the traced steps (steps x chains)")
+    trace_steps = param.Array(default=None, constant=True)
+    steps = param.Integer(default=0, constant=True)
+    measured_rate = param.Number(default=0.0, constant=True)
+    clamp_text = param.String(default="free", constant=True)
+    status = param.String(default="", constant=True)
 
     def __init__(self, model: ModelFile, n_chains: int = 16, seed: int | None = None, columns: int = 4, **params):
         super().__init__(**params)
@@ -106,7 +109,7 @@ class ChainSession(param.Parameterized):
         unit = self.hidden_unit
         clamped = snap.clamped_h
         text = "free" if unit not in clamped else f"clamped to {float(np.mean(clamped[unit])):+g}"
-        self.param.update(
+        self.publish(
             mosaic=tile_chains(snap.v.astype(np.float32), self.image_shape, self.columns),
             trace_steps=snap.trace_steps,
             magnetization=snap.visible_mean,

@@ -1,14 +1,15 @@
 """Per-session state of the Morph page: live chains of a constrained RBM whose released units are knobs.
 
-PAPERS.md section 1 (Figs. 6, 8c, 9e): clamp a released hidden unit, let the other units and the visibles
+Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Figs. 6, 8c and 9e: clamp a released hidden unit, let the other units and the visibles
 sample, then flip it and watch the samples morph into the other class. Switching the *variant* (unconstrained,
 linear or quadratic on all units, released) swaps the model under the same chains and restarts them from the
 same starting images, so the effect of the constraint is visible side by side in time.
 
-``MorphSession`` owns one ``SamplerWorker``. ``poll`` (called by the page's periodic callback on the session's
-event loop) copies the latest snapshot into read-only parameters and extends the traces of the watched
-chain; views render only those parameters. The sampler thread holds a slot of the process-wide
-``SAMPLERS`` budget until ``close``.
+``MorphSession`` owns one ``SamplerWorker`` (Gibbs sampling on the project's background runner). ``poll``
+(called by the page's periodic callback on the session's event loop) decides whether a frame is due, extends
+the traces of the watched chain, asks the class judge, and publishes all of it into read-only parameters;
+views render only those parameters and call only public methods. The sampler holds a slot of the
+process-wide ``SAMPLERS`` budget until ``close``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import param
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_setting
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
+from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.pictures import image_shape_of, mosaic_png, tile_chains
 from rbm_explorer.catalog import ModelEntry, families
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
@@ -60,7 +62,7 @@ def released_setting_for_class(released_classes, target_class: int | None) -> li
     return ["on" if on else "off" for on in released_setting(released_classes, target_class)]
 
 
-class MorphSession(param.Parameterized):
+class MorphSession(SessionState):
     """Live chains of one model family, with the constraint variant, released units and traces as knobs."""
 
     family = param.Selector(objects=[], doc="The data the models were trained on")
@@ -74,16 +76,16 @@ class MorphSession(param.Parameterized):
     auto_flip_step = param.Integer(default=500, bounds=(1, 100_000), doc="Sweep at which the automatic flip happens")
     watched_chain = param.Integer(default=0, bounds=(0, 63), doc="The chain whose traces are plotted")
 
-    # published by poll(); views read these
-    mosaic = param.Array(default=None, doc="Tiled picture of all chains")
-    steps = param.Integer(default=0)
-    frame = param.Integer(default=0, doc="Number of published frames")
-    measured_rate = param.Number(default=0.0)
-    released_modes = param.List(default=[], doc="Published mode of each released unit")
-    traces = param.Dict(default={}, doc="Traces of the watched chain: step, input, projection, neg_free_energy, probability")
-    class_shares = param.Dict(default={}, doc="Fraction of chains the judge assigns to each class")
-    status = param.String(default="")
-    error = param.String(default="")
+    # published by poll() (read-only); views read these
+    mosaic = param.Array(default=None, constant=True, doc="Tiled picture of all chains")
+    steps = param.Integer(default=0, constant=True)
+    frame = param.Integer(default=0, constant=True, doc="Number of published frames")
+    measured_rate = param.Number(default=0.0, constant=True)
+    released_modes = param.List(default=[], constant=True, doc="Published mode of each released unit")
+    traces = param.Dict(default={}, constant=True,
+                        doc="Traces of the watched chain: step, input, projection, neg_free_energy, probability")
+    class_shares = param.Dict(default={}, constant=True, doc="Fraction of chains the judge assigns to each class")
+    status = param.String(default="", constant=True)
 
     def __init__(self, n_chains: int = 64, seed: int | None = 0, family: str | None = None,
                  variant: str | None = None, budget: ThreadBudget = SAMPLERS, catalog=None, **params):
@@ -175,19 +177,19 @@ class MorphSession(param.Parameterized):
 
     @param.depends("family", watch=True)
     def _on_family(self):
-        self._guard(self._enter_family)
+        self.run_action(self._enter_family)
 
     @param.depends("variant", watch=True)
     def _on_variant(self):
         """The constraint toggle: same chains, same starting images, another model."""
-        self._guard(self._load_variant, restart=True)
+        self.run_action(self._load_variant, restart=True)
 
     @param.depends("start_from", watch=True)
     def _on_start_from(self):
         def restart():
             self._start_v = self._start_images()
             self.reset()
-        self._guard(restart)
+        self.run_action(restart)
 
     def _start_images(self) -> np.ndarray | None:
         """``n_chains`` test images of the chosen class (natural states), or None for noise."""
@@ -210,16 +212,6 @@ class MorphSession(param.Parameterized):
             self.set_released(k, mode)
 
     # --- actions ------------------------------------------------------------------------------------------
-    def _guard(self, action, *args, **kwargs):
-        """Run a user action; a failure is shown in the page instead of breaking the session."""
-        try:
-            result = action(*args, **kwargs)
-            self.error = ""
-            return result
-        except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
-            return None
-
     def _target_rate(self) -> float:
         return float(self.steps_per_frame * FRAMES_PER_SECOND)
 
@@ -238,11 +230,11 @@ class MorphSession(param.Parameterized):
 
     @param.depends("beta", watch=True)
     def _on_beta(self):
-        self._guard(self._worker.set_beta, self.beta)
+        self.run_action(self._worker.set_beta, self.beta)
 
     @param.depends("auto_flip", "auto_flip_step", watch=True)
     def _on_auto_flip(self):
-        self._guard(self._schedule_auto_flip)
+        self.run_action(self._schedule_auto_flip)
 
     def _schedule_auto_flip(self) -> None:
         self._worker.cancel_scheduled()
@@ -318,59 +310,79 @@ class MorphSession(param.Parameterized):
         self._painted = max(self._painted, int(frame))
 
     def poll(self) -> None:
-        """Copy the worker's latest snapshot into the published parameters (runs on the session's loop).
-        Once a page reports painted frames, no new frame is published while ``FRAMES_IN_FLIGHT`` are unpainted:
-        a browser slower than the frame rate then shows fewer frames instead of an ever older queue of them."""
-        if self._painted >= 0 and self.frame - self._painted > FRAMES_IN_FLIGHT:
-            return
+        """Publish the worker's latest snapshot as a frame, if one is due (runs on the session's loop)."""
         snap = self._worker.snapshot()
-        if snap.version == self._last_version:
-            return
-        # frames are paced at FRAMES_PER_SECOND, except the first one after a user's command, sent at once
-        now = time.monotonic()
-        due = now - self._last_frame_at >= 1.0 / FRAMES_PER_SECOND - POLL_PERIOD_MS / 2000
         command_frame = snap.commands != self._last_commands
-        if not due and not command_frame and snap.running:
+        if not self._frame_due(snap, command_frame):
             return
-        self._last_version, self._last_commands, self._last_frame_at = snap.version, snap.commands, now
-        low, high = self.hidden_levels
+        self._last_version, self._last_commands, self._last_frame_at = snap.version, snap.commands, time.monotonic()
         chain = min(self.watched_chain, self.n_chains - 1)
+        point = self._trace_point(snap, chain)
+        shares = self._judge_chains(snap, chain, point)
+        self._record_trace(point)
+        self._publish_frame(snap, shares, command_frame)
+
+    # --- poll, by concern ----------------------------------------------------------------------------------
+    def _frame_due(self, snap, command_frame: bool) -> bool:
+        """Flow control. A new snapshot becomes a frame at ``FRAMES_PER_SECOND``, except the first one after a
+        user's command, sent at once. Once a page reports painted frames, no frame is sent while
+        ``FRAMES_IN_FLIGHT`` are unpainted: a browser slower than the frame rate then shows fewer frames
+        instead of an ever older queue of them."""
+        if self._painted >= 0 and self.frame - self._painted > FRAMES_IN_FLIGHT:
+            return False
+        if snap.version == self._last_version:
+            return False
+        due = time.monotonic() - self._last_frame_at >= 1.0 / FRAMES_PER_SECOND - POLL_PERIOD_MS / 2000
+        return due or command_frame or not snap.running
+
+    def _trace_point(self, snap, chain: int) -> dict:
+        """The watched chain now: the released unit's input, the projection on the label direction and −F(v)."""
         v = snap.v[chain].astype(np.float64)
         features = self.rbm.visible.features(v[None, :])
         inputs = self.rbm.inputs_h_from_v(features)[0]
         watched_unit = self.released_units[0] if self.released_units else 0
-        point = {
+        return {
             "step": snap.steps,
             "input": float(inputs[watched_unit]),
             "projection": float(features[0] @ self._direction(0)),
             "neg_free_energy": float(-self.rbm.free_energy_v(v[None, :])[0]),
             "probability": float("nan"),
         }
-        shares = {}
+
+    def _judge_chains(self, snap, chain: int, point: dict) -> dict:
+        """The class judge's share of chains per class (empty until its classifier is fitted in the
+        background); the watched chain's probability of the released unit's class goes into ``point``."""
         if self._judge is None and self._judge_future is not None and self._judge_future.done():
             try:
                 self._judge = self._judge_future.result()
             except Exception as exc:  # the page works without a judge; say why
-                self.error = f"no classifier for this dataset: {exc}"
+                self.publish(error=f"no classifier for this dataset: {exc}")
             self._judge_future = None
-        if self._judge is not None:
-            probabilities = self._judge.probabilities(snap.v)
-            target = self.released_classes[0] if self.released_classes and self.released_classes[0] is not None else 1
-            point["probability"] = float(probabilities[chain, target])
-            counts = np.bincount(np.argmax(probabilities, axis=1), minlength=len(self._judge.class_names))
-            shares = {name: float(c) / len(snap.v) for name, c in zip(self._judge.class_names, counts)}
-        if self._trace and snap.steps < self._trace[-1]["step"]:
+        if self._judge is None:
+            return {}
+        probabilities = self._judge.probabilities(snap.v)
+        target = self.released_classes[0] if self.released_classes and self.released_classes[0] is not None else 1
+        point["probability"] = float(probabilities[chain, target])
+        counts = np.bincount(np.argmax(probabilities, axis=1), minlength=len(self._judge.class_names))
+        return {name: float(c) / len(snap.v) for name, c in zip(self._judge.class_names, counts)}
+
+    def _record_trace(self, point: dict) -> None:
+        """Extend the watched chain's traces by ``point``; a restart (the step count went back) clears them."""
+        if self._trace and point["step"] < self._trace[-1]["step"]:
             self._trace.clear()
-        if not self._trace or snap.steps != self._trace[-1]["step"]:
+        if not self._trace or point["step"] != self._trace[-1]["step"]:
             self._trace.append(point)
-        keys = ("step", "input", "projection", "neg_free_energy", "probability")
-        # traces go out every TRACE_FRAME_STRIDE frames and at once when paused (see MorphTraces)
-        # ... but not with the frame that answers a command: that one carries only what the user waits for
+
+    def _publish_frame(self, snap, shares: dict, command_frame: bool) -> None:
+        """The frame's parameters. Traces go out every ``TRACE_FRAME_STRIDE`` frames and at once when paused
+        (see ``MorphTraces``), but not with the frame that answers a command: that one carries only what the
+        user waits for."""
+        low, high = self.hidden_levels
         publish_traces = not snap.running or (self.frame % TRACE_FRAME_STRIDE == 0 and not command_frame)
+        keys = ("step", "input", "projection", "neg_free_energy", "probability")
         extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
-        mosaic = tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains))))
-        self.param.update(
-            mosaic=mosaic,
+        self.publish(
+            mosaic=tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains)))),
             steps=snap.steps,
             frame=self.frame + 1,
             measured_rate=snap.steps_per_second if snap.running else 0.0,

@@ -139,17 +139,17 @@ class ReleasedUnitControls(pn.viewable.Viewer):
             modes = s.released_modes
             group = pn.widgets.RadioButtonGroup(
                 options={"on": "on", "free": "free", "off": "off"}, value=modes[k] if k < len(modes) else "free",
-                button_type="primary", button_style="outline", width=150, css_classes=[f"released-mode-{k}"],
+                color="primary", variant="outline", width=150, css_classes=[f"released-mode-{k}"],
                 description=f"Clamp released unit {unit} on (generates {name}), off, or let it sample freely")
-            flip = pn.widgets.Button(name=f"Flip unit {unit}", button_type="warning", width=105,
+            flip = pn.widgets.Button(label=f"Flip unit {unit}", color="warning", width=105,
                                      description=f"Flip released unit {unit} in every chain and watch them morph")
 
             def on_mode(event, k=k):
                 if event.new != event.old and event.new != s.released_modes[k]:
-                    s._guard(s.set_released, k, event.new)
+                    s.run_action(s.set_released, k, event.new)
 
             group.param.watch(on_mode, "value")
-            flip.on_click(lambda event, k=k: s._guard(s.flip, k))
+            flip.on_click(lambda event, k=k: s.run_action(s.flip, k))
 
             def sync(modes, group=group, k=k):  # the published mode is the source of truth
                 if k < len(modes) and modes[k] in ("on", "free", "off") and group.value != modes[k]:
@@ -171,30 +171,30 @@ class MorphControls(pn.viewable.Viewer):
 
     def __panel__(self):
         s = self.state
-        family = pn.widgets.Select.from_param(s.param.family, name="Data", description=tip(s.param.family))
+        family = pn.widgets.Select.from_param(s.param.family, label="Data", description=tip(s.param.family))
         variant = pn.widgets.RadioButtonGroup.from_param(
-            s.param.variant, orientation="vertical", button_type="primary", button_style="outline",
+            s.param.variant, orientation="vertical", color="primary", variant="outline",
             description=tip(s.param.variant), css_classes=["variant-toggle"])
-        start = pn.widgets.Select.from_param(s.param.start_from, name="Start chains from",
+        start = pn.widgets.Select.from_param(s.param.start_from, label="Start chains from",
                                              description=tip(s.param.start_from))
-        run = tipped(pn.widgets.Toggle.from_param(s.param.running, name="Run / pause", button_type="primary",
+        run = tipped(pn.widgets.Toggle.from_param(s.param.running, label="Run / pause", color="primary",
                                                   width=100), tip(s.param.running))
-        step = pn.widgets.Button(name="Step", width=60, description="Pause and advance one frame's worth of sweeps")
-        step.on_click(lambda event: s._guard(s.step_once))
-        reset = pn.widgets.Button(name="Reset", width=60, description="Restart the chains from the starting images at sweep 0")
-        reset.on_click(lambda event: s._guard(s.reset))
-        speed = tipped(pn.widgets.IntSlider.from_param(s.param.steps_per_frame, name="Sweeps per frame", width=250),
+        step = pn.widgets.Button(label="Step", width=60, description="Pause and advance one frame's worth of sweeps")
+        step.on_click(lambda event: s.run_action(s.step_once))
+        reset = pn.widgets.Button(label="Reset", width=60, description="Restart the chains from the starting images at sweep 0")
+        reset.on_click(lambda event: s.run_action(s.reset))
+        speed = tipped(pn.widgets.IntSlider.from_param(s.param.steps_per_frame, label="Sweeps per frame", width=250),
                        tip(s.param.steps_per_frame))
-        beta = tipped(pn.widgets.FloatSlider.from_param(s.param.beta, name="Inverse temperature β", width=250),
+        beta = tipped(pn.widgets.FloatSlider.from_param(s.param.beta, label="Inverse temperature β", width=250),
                       tip(s.param.beta))
-        auto = tipped(pn.widgets.Checkbox.from_param(s.param.auto_flip, name="Flip automatically at sweep",
+        auto = tipped(pn.widgets.Checkbox.from_param(s.param.auto_flip, label="Flip automatically at sweep",
                                                      width=150), tip(s.param.auto_flip))
-        auto_step = pn.widgets.IntInput.from_param(s.param.auto_flip_step, name="", width=100,
+        auto_step = pn.widgets.IntInput.from_param(s.param.auto_flip_step, label="", width=100,
                                                    description=tip(s.param.auto_flip_step))
-        chain = pn.widgets.IntInput.from_param(s.param.watched_chain, name="Traced chain",
+        chain = pn.widgets.IntInput.from_param(s.param.watched_chain, label="Traced chain",
                                                description=tip(s.param.watched_chain))
         download = pn.widgets.FileDownload(callback=lambda: _png_stream(s), filename="chains.png",
-                                           label="Save grid as PNG", button_type="light",
+                                           label="Save grid as PNG", color="light",
                                            description="Download the current chain grid as a PNG image")
         return pn.Column(
             family, pn.pane.Markdown("**Constraint variant**", margin=(0, 10)), variant, start,
