@@ -21,6 +21,7 @@ from pathlib import Path
 
 import param
 
+from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.catalog import base_name, entry_for, families, upload_target, user_models_dir
 from rbm_explorer.io import ModelFile, atomic_write, load_model
 from rbm_explorer.io.summary import released_of, summarize, trimmed
@@ -44,7 +45,7 @@ def catalogue_choices(entries=None) -> dict[str, str]:
     return dict(sorted(choices.items(), key=lambda item: " (yours)" in item[0]))
 
 
-class ModelsSession(param.Parameterized):
+class ModelsSession(SessionState):
     """The model on the Models page: which file, its summary tables and its weight pictures.
 
     ``choice``, ``max_units`` and ``scale`` are the user's; every other parameter is published by this class
@@ -69,7 +70,6 @@ class ModelsSession(param.Parameterized):
     mosaic_info = param.Dict(default={}, constant=True,
                              doc="units, columns, clim, tiles, n_hidden, n_released of the mosaic")
     mosaic_note = param.String(default="", constant=True, doc="Why there are no weight pictures")
-    error = param.String(default="", constant=True, doc="The last problem, shown in the page")
     notice = param.String(default="", constant=True, doc="The last success worth telling (a saved upload)")
     opened_path = param.String(default="", constant=True,
                                doc="Path of the model the user opened last (shared with other pages)")
@@ -84,27 +84,19 @@ class ModelsSession(param.Parameterized):
         paths = list(self.param.choice.objects.values())
         default = next((p for p in paths if Path(p).stem == DEFAULT_MODEL), paths[0])
         if initial:
-            self._guard(self._open, initial, announce=False)
+            self.run_action(self._open, initial, announce=False)
         if self.model is None:
             problem = self.error
             self._open(default, announce=False)
             if problem:
-                self._publish(error=f"Could not open {initial}: {problem}")
-
-    def _publish(self, **values) -> None:
-        """Set published (constant) parameters, all at once so that watchers see one consistent state."""
-        with param.edit_constant(self):
-            self.param.update(**values)
+                self.publish(error=f"Could not open {initial}: {problem}")
 
     # --- actions ------------------------------------------------------------------------------------------
-    def _guard(self, action, *args, **kwargs):
-        """Run a user action; a failure is shown in the page and leaves the model on screen unchanged."""
-        try:
-            return action(*args, **kwargs)
-        except Exception as exc:
-            self._publish(error=str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}",
-                          notice="")
-            return None
+    clears_error_on_success = False  # opening a model publishes its own error and notice
+
+    def failure_resets(self) -> dict:
+        """A failed action leaves the model on screen and drops the last success notice."""
+        return {"notice": ""}
 
     def _refresh_choices(self) -> None:
         choices = catalogue_choices()
@@ -114,21 +106,21 @@ class ModelsSession(param.Parameterized):
 
     def refresh(self) -> None:
         """Re-read the catalogue (models saved since, e.g. by the Train page)."""
-        self._guard(self._refresh_choices)
+        self.run_action(self._refresh_choices)
 
     @param.depends("choice", watch=True)
     def _on_choice(self):
         if self.choice and self.choice != self.model_path:
-            if self._guard(self._open, self.choice) is None:
+            if self.run_action(self._open, self.choice) is None:
                 self.choice = self.model_path  # back to the model on screen
 
     @param.depends("max_units", "scale", watch=True)
     def _on_mosaic_options(self):
-        self._guard(self._publish_mosaic)
+        self.run_action(self._publish_mosaic)
 
     def open(self, path) -> None:
         """Open a model file (guarded: a bad file sets ``error``)."""
-        self._guard(self._open, path)
+        self.run_action(self._open, path)
 
     def _open(self, path, announce: bool = True, notice: str = "", source: str | None = None) -> bool:
         """Load, describe and publish ``path``. Everything is computed before anything is published, so a
@@ -149,12 +141,12 @@ class ModelsSession(param.Parameterized):
             **self._mosaic_params(model),
         )
         self.model = model
-        self._publish(error="", notice=notice, **published)
+        self.publish(error="", notice=notice, **published)
         if str(path) not in self.param.choice.objects.values():
             self._refresh_choices()
         self.choice = str(path)  # the select shows the file; _on_choice sees it is open already
         if announce:
-            self._publish(opened_path=str(path))
+            self.publish(opened_path=str(path))
         return True
 
     def _mosaic_params(self, model: ModelFile) -> dict:
@@ -169,13 +161,13 @@ class ModelsSession(param.Parameterized):
         return {"mosaic": mosaic, "mosaic_info": info, "mosaic_note": ""}
 
     def _publish_mosaic(self) -> None:
-        self._publish(**self._mosaic_params(self.model))
+        self.publish(**self._mosaic_params(self.model))
 
     # --- uploads ----------------------------------------------------------------------------------------------
     def upload(self, data: bytes | None, filename: str | None) -> bool:
         """Validate uploaded bytes; a valid model is saved into ``user_models_dir()`` and opened.
         Returns True on success; on failure ``error`` names the problem and the model on screen stays."""
-        return bool(self._guard(self._upload, data, filename))
+        return bool(self.run_action(self._upload, data, filename))
 
     def _upload(self, data, filename) -> bool:
         name = base_name(filename) or "upload.npz"
@@ -209,7 +201,7 @@ class ModelsSession(param.Parameterized):
 
     def refuse_upload(self, filename: str, size: int) -> None:
         """The browser refused a file over ``max_upload_bytes`` before sending it: say so."""
-        self._publish(error=self._too_big(base_name(filename) or "upload", int(size)), notice="")
+        self.publish(error=self._too_big(base_name(filename) or "upload", int(size)), notice="")
 
     @property
     def save_folder(self) -> str:

@@ -21,11 +21,21 @@ class SessionState(param.Parameterized):
             self.param.update(**values)
 
     def run_action(self, action, *args, **kwargs):
-        """Run a user's action; its failure is shown as ``error`` (and None returned) instead of raised."""
+        """Run a user's action; its failure is shown as ``error`` (and None returned) instead of raised, and
+        leaves the rest of the page as it was. A ``ValueError`` is a problem with what the user asked and
+        shows its message alone; anything else also names its type."""
         try:
             result = action(*args, **kwargs)
         except Exception as exc:
-            self.publish(error=f"{type(exc).__name__}: {exc}")
+            text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            self.publish(error=text, **self.failure_resets())
             return None
-        self.publish(error="")
+        if self.clears_error_on_success:
+            self.publish(error="")
         return result
+
+    clears_error_on_success = True  # False where the action publishes its own outcome (the Models page)
+
+    def failure_resets(self) -> dict:
+        """Published values a failed action resets besides ``error`` (none by default)."""
+        return {}
