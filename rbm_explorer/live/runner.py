@@ -282,7 +282,10 @@ class Runner:
                     close()
                 except Exception as exc:
                     self._error = self._error_text(exc)
-            self._publish()
+            try:
+                self._publish()
+            except Exception as exc:  # readers keep the last good snapshot; the error says why it is the last
+                self._error = self._error or f"{self.name} could not publish: {_describe(exc)}"
         finally:
             self._ended.set()
             while self._commands:
