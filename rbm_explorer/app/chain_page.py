@@ -7,7 +7,7 @@ import panel as pn
 
 from rbm_explorer.app.chain_state import ChainSession
 from rbm_explorer.app.chain_views import ChainPage
-from rbm_explorer.app.pages import FRAME_PERIOD_MS
+from rbm_explorer.app.pages import FRAME_PERIOD_MS, drop_orphaned_socket_writes
 from rbm_explorer.app.shell import limit_blas_threads
 from rbm_explorer.resources import bundled_model
 
@@ -19,6 +19,7 @@ def build_chain_page(model: str = DEFAULT_MODEL, n_chains: int = 16, seed: int |
     the session is destroyed."""
     pn.extension()
     limit_blas_threads()
+    drop_orphaned_socket_writes()
     hv.extension("bokeh", logo=False)
     state = ChainSession.from_file(bundled_model(model), n_chains=n_chains, seed=seed)
     if pn.state.curdoc is not None:

@@ -11,6 +11,8 @@ registered with the session when the session ends.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import pkgutil
 from dataclasses import dataclass
 from typing import Callable
@@ -19,6 +21,7 @@ import panel as pn
 import param
 
 FRAME_PERIOD_MS = 50  # 20 frames per second: the frame-rate limiter of every live page
+log = logging.getLogger(__name__)
 
 
 class ExplorerSession(param.Parameterized):
@@ -59,6 +62,39 @@ def add_frame_callback(session: ExplorerSession, poll, period_ms: int = FRAME_PE
         return
     callback = pn.state.add_periodic_callback(poll, period=period_ms)
     session.on_close(callback.stop)
+
+
+def drop_orphaned_socket_writes() -> None:
+    """Keep the server log free of ``Task exception was never retrieved ... WebSocketClosedError`` when a tab
+    closes while a frame is being pushed.
+
+    Panel 1.9's ``dispatch_tornado`` writes one message as several ``write_message`` calls. When the browser
+    drops the connection, the first call returns a task that later fails, and the next call raises at once
+    (Tornado checks the closed stream synchronously), so Panel never awaits the first task and asyncio logs its
+    exception with a traceback when the task is collected. The frame itself is lost either way: Panel already
+    logs "Failed sending message as connection was closed" for it. This handler, installed once on the server's
+    event loop, drops only that record (a ``WebSocketClosedError`` of a write task) and passes every other one
+    to the handler that was there before."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no event loop: not served
+        return
+    previous = loop.get_exception_handler()
+    if getattr(previous, "drops_orphaned_socket_writes", False):
+        return
+    from tornado.websocket import WebSocketClosedError
+
+    def handler(loop, context):
+        if isinstance(context.get("exception"), WebSocketClosedError):
+            log.debug("dropped an unawaited write to a closed websocket")
+            return
+        if previous is None:
+            loop.default_exception_handler(context)
+        else:
+            previous(loop, context)
+
+    handler.drops_orphaned_socket_writes = True
+    loop.set_exception_handler(handler)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import holoviews as hv
 import panel as pn
 
 from rbm_explorer.app.budget import CapacityError
-from rbm_explorer.app.pages import ExplorerSession, ordered_pages
+from rbm_explorer.app.pages import ExplorerSession, drop_orphaned_socket_writes, ordered_pages
 from rbm_explorer.app.style import ACCENT, RAW_CSS
 
 TITLE = "rbm_explorer"
@@ -54,6 +54,7 @@ class Explorer:
         # the global spinner covers the moment before the first page arrives
         pn.extension(raw_css=[RAW_CSS], notifications=True, global_loading_spinner=True)
         limit_blas_threads()
+        drop_orphaned_socket_writes()
         hv.extension("bokeh", logo=False)
         self.session = ExplorerSession()
         self.pages = {p.slug: p for p in ordered_pages()}
