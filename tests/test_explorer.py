@@ -315,3 +315,96 @@ def test_a_cold_start_shows_a_loading_indicator_until_the_chains_run(tmp_path):
         wait_until(lambda: sweeps(page) > 5, 180, what="the chains after compiling")
         assert page.locator(".page-loading").count() == 0
         assert page.foreign_requests == [] and page.page_errors == []
+
+
+def test_the_page_table_imports_no_page_until_it_is_built():
+    """Listing the pages (the shell's sidebar) imports none of their modules; each builder resolves to a
+    function of the session, so a page is one module plus one line in ``PAGES``."""
+    import inspect
+    import pkgutil
+    import subprocess
+    import sys
+
+    probe = ("import sys; from rbm_explorer.app.pages import ordered_pages; import rbm_explorer.app.shell;"
+             "titles = [p.title for p in ordered_pages()];"
+             "print(titles, sorted(m for m in sys.modules if m.endswith(('_page', '_state', '_views'))))")
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "['Morph', 'Train', 'Models'] []"
+    from rbm_explorer.app.pages import PAGES
+
+    for slug, page in PAGES.items():
+        assert page.slug == slug and page.about
+        assert list(inspect.signature(pkgutil.resolve_name(page.builder)).parameters) == ["session"]
+
+
+@pytest.mark.browser
+def test_closing_a_tab_leaves_no_unretrieved_task_in_the_server_log(tmp_path):
+    """A tab closed while its chains are pushing frames: the server's log has no asyncio "Task exception was
+    never retrieved" (a WebSocketClosedError of a write nobody awaited), also once the session is discarded
+    and the server stops."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "rbm_explorer.cli.main", "serve", "--port", str(port),
+                                   "--session-lifetime-ms", "1000"], stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        def ready():
+            try:
+                with urllib.request.urlopen(f"http://localhost:{port}/static/js/bokeh.min.js", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 90, what="the app server")
+        with chromium_page() as browser:
+            for closed in (1, 2):  # two tabs closed on their own, then one with the whole browser
+                page = browser.context.new_page()
+                page.goto(f"http://localhost:{port}/explorer")
+                wait_until(lambda: sweeps(page) > 20, 90, what="chains running")
+                page.close()
+                wait_until(lambda: log_path.read_text().count("WebSocket connection closed") >= closed, 30,
+                           what="the server to see the tab close")
+            page = browser.context.new_page()
+            page.goto(f"http://localhost:{port}/explorer")
+            wait_until(lambda: sweeps(page) > 20, 90, what="chains running")
+        time.sleep(3)  # the sessions are discarded after 1 s
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    text = log_path.read_text()
+    assert "Bokeh app running" in text and "WebSocket connection closed" in text
+    assert "Task exception was never retrieved" not in text, text
+
+
+def test_only_unawaited_closed_socket_writes_are_dropped_from_the_log():
+    """The handler drops a ``WebSocketClosedError`` record and passes every other record to the handler that
+    was installed before (also when it is installed twice)."""
+    import asyncio
+
+    from tornado.websocket import WebSocketClosedError
+
+    from rbm_explorer.app.pages import drop_orphaned_socket_writes
+
+    seen = []
+    loop = asyncio.new_event_loop()
+    try:
+        loop.set_exception_handler(lambda loop, context: seen.append(context["message"]))
+
+        async def install():
+            drop_orphaned_socket_writes()
+            drop_orphaned_socket_writes()
+
+        loop.run_until_complete(install())
+        loop.call_exception_handler({"message": "Task exception was never retrieved",
+                                     "exception": WebSocketClosedError()})
+        loop.call_exception_handler({"message": "Task exception was never retrieved", "exception": ValueError()})
+        assert seen == ["Task exception was never retrieved"]
+    finally:
+        loop.close()
