@@ -90,6 +90,7 @@ def served_app(extra_args=(), timeout: float = 90.0, env: dict | None = None):
         with contextlib.suppress(ProcessLookupError):  # anything left in the server's process group
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        proc.stdout.close()  # an open pipe left to the garbage collector is a ResourceWarning
 
 
 @contextlib.contextmanager
