@@ -63,8 +63,8 @@ class ChainControls(pn.viewable.Viewer):
         s = self.state
         low, high = s.hidden_levels
         run = pn.widgets.Toggle.from_param(s.param.running, label="Run / pause", color="primary")
-        rate = pn.widgets.IntSlider.from_param(s.param.steps_per_second, name="Sweeps per second", step=1)
-        full = pn.widgets.Checkbox.from_param(s.param.full_speed, name="As fast as possible")
+        rate = pn.widgets.IntSlider.from_param(s.param.steps_per_second, label="Sweeps per second", step=1)
+        full = pn.widgets.Checkbox.from_param(s.param.full_speed, label="As fast as possible")
         flip = pn.widgets.Button(label=f"Flip hidden unit {s.hidden_unit}", color="warning")
         flip.on_click(lambda event: s.flip())
         up = pn.widgets.Button(label=f"Clamp to {high:+g}")

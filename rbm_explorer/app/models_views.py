@@ -96,7 +96,7 @@ class ModelControls(pn.viewable.Viewer):
 
     def __panel__(self):
         s = self.state
-        choose = pn.widgets.Select.from_param(s.param.choice, name="Bundled and saved models",
+        choose = pn.widgets.Select.from_param(s.param.choice, label="Bundled and saved models",
                                               description=tip(s.param.choice), sizing_mode="stretch_width",
                                               css_classes=["model-select"])
         refresh = pn.widgets.Button(label="Refresh list", color="light", width=120,
@@ -121,7 +121,7 @@ class ModelControls(pn.viewable.Viewer):
             upload.clear()  # the same file can be chosen again
 
         upload.param.watch(on_upload, "value")
-        units = tipped(pn.widgets.IntSlider.from_param(s.param.max_units, name="Units drawn", step=4,
+        units = tipped(pn.widgets.IntSlider.from_param(s.param.max_units, label="Units drawn", step=4,
                                                        sizing_mode="stretch_width"), tip(s.param.max_units))
         scale = pn.widgets.RadioButtonGroup.from_param(s.param.scale, color="primary", variant="outline",
                                                        description=tip(s.param.scale), sizing_mode="stretch_width")
