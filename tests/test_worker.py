@@ -65,13 +65,16 @@ def test_commands_land_between_steps():
     with SamplerWorker(GibbsEngine(rbm, 32, seed=2), publish_hz=1000).start() as worker:
         worker.wait_for_steps(10)
         for value in (1.0, 0.0, 1.0, 0.0):
+            applied = worker.snapshot().commands
             worker.clamp_hidden(list(range(20)), [value] * 20)
-            start = worker.snapshot().steps
-            worker.wait_for_steps(start + 3)
+            # the first snapshot that counts the command, and every later one, shows it on every chain
+            first = worker.runner.wait_until(lambda snap: snap.commands > applied, 30, what="the clamp")
+            worker.wait_for_steps(first.steps + 3)
             for _ in range(20):
                 snap = worker.snapshot()
-                assert np.all(snap.h == value)
+                assert snap.commands > applied and np.all(snap.h == value)
                 time.sleep(0.002)
+            assert np.all(first.h == value)
 
 
 def test_a_command_shows_in_the_next_sweep_whatever_the_target_rate():
