@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ["rbm_explorer", "apps", "scripts", "docs", "README.md"]
-FORBIDDEN = re.compile(r"PAPERS\.md|\bseeds/|\bseed 00\d", re.IGNORECASE)
+FORBIDDEN = re.compile(r"PAPERS\.md|\bseeds/|\bseeds? 00\d", re.IGNORECASE)
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache"}
 
 

@@ -16,7 +16,8 @@ class TrainingConfig:
     """One training run.
 
     algorithm : 'pcd' (persistent chains), 'cd' (chains restart at the minibatch) or 'rdm' (chains restart from
-        uniform noise, seeds 001 and 004); all use ``gibbs_steps`` sweeps per update.
+        uniform noise, as in Carbone, Decelle, Rosset and Seoane 2023 and Toledo-Marin, Maiti, Fox and Melko
+        2025); all use ``gibbs_steps`` sweeps per update.
     n_chains : negative chains for PCD and Rdm (default: the batch size); CD uses one chain per sample.
     learning_rate, final_learning_rate, schedule : the rate goes from the first to the final value over the run,
         linearly or exponentially ('constant' ignores the final value).
