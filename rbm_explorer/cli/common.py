@@ -1,5 +1,5 @@
 """What every command group of ``rbm-explorer`` shares: the user-mistake exception, finding a model by path or
-bundled name, and the parsers of ``KEY=VALUE`` arguments.
+bundled name, checking output paths, and the parsers of ``KEY=VALUE`` arguments.
 
 A ``UserError`` (or a ``ValueError`` / ``OSError`` from the library, whose messages name the problem) is printed
 by the dispatcher (``rbm_explorer.cli.main``) as one line ``rbm-explorer: error: ...`` with exit status 2.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,35 @@ def open_model(name: str):
     from rbm_explorer.io import load_model
 
     return load_model(resolve_model_path(name))
+
+
+def output_file(path, option: str = "--out") -> Path:
+    """``path`` as the file a command will write: its folder must already exist (a typo in a folder name is not
+    silently made into new folders) and be writable, and ``path`` must not be a folder. Call it before any long
+    work, so that a mistake costs nothing."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name")
+    if not folder.is_dir():
+        raise UserError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: folder {folder} is not writable")
+    return path
+
+
+def output_directory(path, option: str = "--out") -> Path:
+    """``path`` as the folder a command will write into, made if missing; its parent must already exist (one
+    new level, not a chain of folders from a typo) and ``path`` must not be a file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: is a file, not a folder")
+    if not path.is_dir():
+        output_file(path, option)  # the parent folder must exist and be writable
+        path.mkdir()
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: folder {path} is not writable")
+    return path
 
 
 def parse_option(text: str) -> tuple[str, object]:

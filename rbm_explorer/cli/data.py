@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from rbm_explorer.cli.common import UserError, add_option_argument
+from rbm_explorer.cli.common import UserError, add_option_argument, output_file
 
 
 def cmd_datasets(args) -> int:
@@ -19,13 +19,14 @@ def cmd_datasets(args) -> int:
         return 0
     if args.name is None:
         raise UserError("datasets show needs a dataset NAME")
+    out = output_file(args.out) if args.out is not None else None
     dataset = load_dataset(args.name, **dict(args.option))
     print(f"{dataset.name}: {dataset.n_samples} samples x {dataset.n_features} ({dataset.encoding}), "
           f"{len(dataset.train)} train / {len(dataset.test)} test; classes {dataset.class_counts()}", file=sys.stderr)
-    if args.out is not None:
+    if out is not None:
         from rbm_explorer.datasets.show import save_dataset_picture
 
-        path = save_dataset_picture(dataset, args.out, n=args.n, seed=args.seed)
+        path = save_dataset_picture(dataset, out, n=args.n, seed=args.seed)
         print(f"wrote {path}", file=sys.stderr)
     return 0
 

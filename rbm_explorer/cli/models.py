@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from rbm_explorer.cli.common import MODEL_HELP, UserError, open_model, progress_bar, resolve_model_path
+from rbm_explorer.cli.common import MODEL_HELP, UserError, open_model, output_file, progress_bar, resolve_model_path
 
 
 # --- info ----------------------------------------------------------------------------------------------------
@@ -70,6 +71,7 @@ def cmd_sample(args) -> int:
         raise UserError("--chains must be >= 1 and --steps >= 0")
     if not (np.isfinite(args.beta) and args.beta > 0):
         raise UserError(f"--beta must be a positive number, got {args.beta}")
+    out = output_file(args.out)
     model = open_model(args.model)
     rbm = model.rbm
     init = load_init(args.init, rbm.n_visible) if args.init is not None else None
@@ -88,7 +90,6 @@ def cmd_sample(args) -> int:
             done += n
             bar.update(n)
     v, h = engine.visible_states(), engine.hidden_states()
-    out = Path(args.out)
     with atomic_write(out) as handle:
         np.savez_compressed(handle, v=v, h=h)
     if not args.quiet:
@@ -100,14 +101,39 @@ def cmd_sample(args) -> int:
 
 
 # --- import ------------------------------------------------------------------------------------------------
+def check_rbms_archive(path: str) -> None:
+    """``UserError`` unless ``path`` is a readable HDF5 file with the ``model_type`` entry of the rbms package,
+    so that a wrong path reads as one plain sentence rather than h5py's internals."""
+    import h5py
+
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{path}: no such file")
+    if not p.is_file():
+        raise UserError(f"{path}: is a folder, not an HDF5 archive")
+    if not os.access(p, os.R_OK):
+        raise UserError(f"{path}: not readable (permission denied)")
+    if not h5py.is_hdf5(p):  # the signature, also after a user block
+        raise UserError(f"{path}: not an HDF5 archive of the rbms package (not an HDF5 file)")
+    try:
+        with h5py.File(p, "r") as f:
+            has_model_type = "model_type" in f
+    except OSError as exc:
+        raise UserError(f"{path}: a damaged HDF5 file ({str(exc).split('(')[0].strip() or type(exc).__name__})") from None
+    if not has_model_type:
+        raise UserError(f"{path}: not an HDF5 archive of the rbms package (no 'model_type' entry)")
+
+
 def cmd_import(args) -> int:
     from rbm_explorer.io import from_rbms_archive
 
+    out = output_file(args.out)
+    check_rbms_archive(args.archive)
     model = from_rbms_archive(args.archive, update=args.update)
     model.metadata.setdefault("provenance", {})["command"] = "rbm-explorer import " + " ".join(
         [args.archive] + ([f"--update {args.update}"] if args.update is not None else []))
-    model.save(args.out)
-    print(f"wrote {args.out}: {model.rbm!r} (update {model.metadata['provenance']['update']})", file=sys.stderr)
+    model.save(out)
+    print(f"wrote {out}: {model.rbm!r} (update {model.metadata['provenance']['update']})", file=sys.stderr)
     return 0
 
 

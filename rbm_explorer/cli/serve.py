@@ -3,13 +3,56 @@ classroom (other hosts' addresses, several processes, a password, a bound on liv
 
 from __future__ import annotations
 
+import argparse
+import errno
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from rbm_explorer.cli.common import UserError
+
+
+def port_number(text: str) -> int:
+    """``--port``: a TCP port, 1 to 65535 (checked while parsing, so a typo never reaches ``panel serve``)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, got {port}")
+    return port
+
+
+def check_port_free(address: str, port: int) -> None:
+    """``UserError`` when ``panel serve`` could not listen on ``address:port``: bind every address it would
+    (SO_REUSEADDR, as Tornado does, so that a recently closed server's port counts as free) and let go.
+    A port taken in the instant between this check and the server's own bind still fails in the server."""
+    try:
+        infos = socket.getaddrinfo(address or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                                   socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"--address {address}: unknown host ({exc.strerror})") from None
+    targets = list(dict.fromkeys((family, kind, proto, where) for family, kind, proto, _, where in infos))
+    failures = []
+    for family, kind, proto, where in targets:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                if os.name != "nt":
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(where)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(f"port {port} is in use (another server listens on it); choose another "
+                                "with --port") from None
+            failures.append(exc)
+    if failures and len(failures) == len(targets):
+        exc = failures[0]
+        raise UserError(f"cannot listen on {address}:{port} ({exc.strerror or exc})") from None
 
 
 def serve_command(args) -> list[str]:
@@ -46,6 +89,7 @@ def cmd_serve(args) -> int:
         if args.max_samplers < 1:
             raise UserError(f"--max-samplers must be at least 1, got {args.max_samplers}")
         os.environ["RBM_EXPLORER_MAX_SAMPLERS"] = str(args.max_samplers)
+    check_port_free(args.address, args.port)
     print("serving: " + " ".join(command), file=sys.stderr, flush=True)
     if hasattr(os, "execv"):  # become the server, so that signals (Ctrl-C, a supervisor's TERM) reach it
         os.execv(sys.executable, command)
@@ -57,7 +101,7 @@ def cmd_serve(args) -> int:
 
 def add_parsers(sub) -> None:
     serve = sub.add_parser("serve", help="serve the Panel app")
-    serve.add_argument("--port", type=int, default=5006)
+    serve.add_argument("--port", type=port_number, default=5006, help="TCP port, 1-65535 (default 5006)")
     serve.add_argument("--address", default="localhost")
     serve.add_argument("--show", action="store_true", help="open a browser")
     serve.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from rbm_explorer.cli.common import UserError, add_option_argument, open_model, progress_bar
+from rbm_explorer.cli.common import UserError, add_option_argument, open_model, output_file, progress_bar
 
 TRAIN_OVERRIDES = {  # CLI flag -> TrainingConfig field
     "algorithm": "algorithm", "epochs": "epochs", "batch_size": "batch_size", "gibbs_steps": "gibbs_steps",
@@ -64,12 +64,33 @@ def recipe_from_args(args):
     return dataclasses.replace(base, dataset_options=options, config=TrainingConfig.from_dict(config), **fields)
 
 
-def cmd_train(args) -> int:
-    from tqdm import tqdm
+def check_label_classes(recipe, args) -> None:
+    """A label constraint is built from at least two classes: say so in the user's terms (the flag that chose
+    the data) before training, rather than in the constraint builder's. Loads the dataset once more, only for a
+    constrained recipe."""
+    from rbm_explorer.datasets import load_dataset
 
+    if recipe.constraint == "none":
+        return
+    n_classes = len(load_dataset(recipe.dataset, **recipe.dataset_options).label_names)
+    if n_classes >= 2:
+        return
+    chosen = [f"--{flag} {getattr(args, flag)}" for flag in DATASET_SHORTCUTS if getattr(args, flag) is not None]
+    chosen = chosen or [f"dataset {recipe.dataset}" + (f" with {recipe.dataset_options}" if recipe.dataset_options
+                                                       else "")]
+    raise UserError(f"a label constraint (--constraint {recipe.constraint}) needs at least two classes; "
+                    f"{', '.join(chosen)} gives {'one' if n_classes == 1 else n_classes}; choose more classes "
+                    "or --constraint none")
+
+
+def cmd_train(args) -> int:
     from rbm_explorer.training.recipes import train_recipe
 
+    out = output_file(args.out)
+    if args.checkpoint is not None and not args.resume:
+        output_file(args.checkpoint, "--checkpoint")
     recipe = recipe_from_args(args)
+    check_label_classes(recipe, args)
     command = "rbm-explorer " + shlex.join(args.argv)
     bars = []  # the bar appears with the first update, so set-up errors print one clean line
 
@@ -81,13 +102,13 @@ def cmd_train(args) -> int:
         bars[0].set_postfix(epoch=record.epoch, lr=f"{record.learning_rate:.3g}", refresh=False)
 
     try:
-        model = train_recipe(recipe, args.out, checkpoint=args.checkpoint, resume=args.resume, command=command,
+        model = train_recipe(recipe, out, checkpoint=args.checkpoint, resume=args.resume, command=command,
                              progress=progress, checkpoint_seconds=args.checkpoint_seconds)
     finally:
         for bar in bars:
             bar.close()
     last = model.metadata["history"]["epochs"][-1] if model.metadata["history"]["epochs"] else {}
-    print(f"wrote {args.out}: {model.rbm!r}, released units {model.metadata['released_units']}, "
+    print(f"wrote {out}: {model.rbm!r}, released units {model.metadata['released_units']}, "
           f"reconstruction error {last.get('reconstruction_error', float('nan')):.4f}", file=sys.stderr)
     return 0
 
@@ -98,6 +119,7 @@ def cmd_morph(args) -> int:
     from rbm_explorer.analysis.morph import class_walk
     from rbm_explorer.datasets.pictures import save_grid_png, to_grey
 
+    out = output_file(args.out) if args.out is not None else None
     model = open_model(args.model)
     meta = model.metadata
     released, classes = meta.get("released_units") or [], meta.get("released_classes") or []
@@ -122,15 +144,15 @@ def cmd_morph(args) -> int:
                                     n_chains=args.chains, seed=args.seed, keep_states=True, progress=bar.update)
     for target, share in zip(sequence, shares):
         print(f"class {names[target]}: {share:.0%} of {args.chains} chains")
-    if args.out is not None:
+    if out is not None:
         shape = model.image_shape
         if not shape or len(shape) != 2:
             raise UserError("--out draws pictures, and this model has no 2-d image_shape")
         shown = min(args.chains, 8)
         images = np.concatenate([to_grey(v[:shown], model.rbm.visible.kind) for v in states]).reshape(-1, *shape)
         title = " -> ".join(f"{names[t]} ({s:.0%})" for t, s in zip(sequence, shares))
-        save_grid_png(args.out, images, title=title, columns=shown, scale=3)
-        print(f"wrote {args.out}: one row per phase", file=sys.stderr)
+        save_grid_png(out, images, title=title, columns=shown, scale=3)
+        print(f"wrote {out}: one row per phase", file=sys.stderr)
     return 0
 
 
