@@ -67,7 +67,7 @@ def test_a_plain_wheel_install_finds_assets_models_and_apps(tmp_path):
     assert str(ROOT) not in package, "the probe imported the source tree instead of the installed wheel"
     assert assets.startswith(package) and apps.startswith(package)
     assert "1024 spin visible" in model
-    assert (Path(apps) / "gibbs_chains.py").is_file()
+    assert (Path(apps) / "explorer.py").is_file()
 
 
 # --- the asset budget ---------------------------------------------------------------------------------------

@@ -6,15 +6,12 @@ import param
 import pytest
 
 from rbm_explorer.app.budget import ThreadBudget
-from rbm_explorer.app.chain_state import ChainSession
 from rbm_explorer.app.models_state import ModelsSession
 from rbm_explorer.app.morph_state import MorphSession
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.app.train_state import TrainSession
-from rbm_explorer.resources import bundled_model
 
 PUBLISHED = {
-    ChainSession: ("mosaic", "steps", "measured_rate", "clamp_text", "status", "error"),
     MorphSession: ("mosaic", "steps", "frame", "measured_rate", "released_modes", "traces", "class_shares",
                    "status", "error"),
     TrainSession: ("running", "phase", "updates_done", "epoch", "mosaic", "status", "error", "resume_label",
@@ -43,8 +40,6 @@ def another_value(parameter, value):
 
 
 def make(cls):
-    if cls is ChainSession:
-        return ChainSession.from_file(bundled_model("ising32_single_hidden"), n_chains=4, seed=0)
     if cls is MorphSession:
         return MorphSession(n_chains=4, seed=0, budget=ThreadBudget(limit=1))
     return cls()
