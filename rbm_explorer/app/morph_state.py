@@ -86,6 +86,10 @@ class MorphSession(SessionState):
                         doc="Traces of the watched chain: step, input, projection, neg_free_energy, probability")
     class_shares = param.Dict(default={}, constant=True, doc="Fraction of chains the judge assigns to each class")
     status = param.String(default="", constant=True)
+    grid_shape = param.Tuple(default=(0, 0), length=2, constant=True,
+                             doc="(rows, columns) of the published mosaic: the grid is redrawn when it changes")
+    released_layout = param.List(default=[], constant=True,
+                                 doc="(unit, class name) of each released unit of the model in use")
 
     def __init__(self, n_chains: int = 64, seed: int | None = 0, family: str | None = None,
                  variant: str | None = None, budget: ThreadBudget = SAMPLERS, catalog=None, **params):
@@ -103,13 +107,13 @@ class MorphSession(SessionState):
         self._last_commands = -1
         self._last_frame_at = -np.inf
         self._painted = -1  # last frame the page reported painted; -1: no page reports (no flow control)
+        self._switching = False
         self._trace = collections.deque(maxlen=TRACE_FRAMES)
         self._start_v = None
         try:
             with param.parameterized.discard_events(self):
                 self.family = family if family is not None else self._default_family()
-            self._enter_family(variant)
-            self.poll()  # a first frame, so that the page never shows an empty grid
+            self._enter_family(variant)  # publishes a first frame, so that the page never shows an empty grid
         except Exception:
             self._budget.release(self)
             raise
@@ -124,26 +128,37 @@ class MorphSession(SessionState):
         return self.catalog[self.family][self.variant]
 
     def _enter_family(self, variant: str | None = None) -> None:
+        """Show the family's variants and start choices, select ``variant`` (by default its first released
+        variant) and load it. The selections are made with their events, so that the page's toggles show them;
+        ``_switching`` keeps the variant and start watchers from loading anything until the family is set."""
         variants = self.catalog[self.family]
-        self.param.variant.objects = list(variants)
         if variant is None:
             released = [v for v in variants if "released" in v]
             variant = released[0] if released else next(iter(variants))
         spec = self._dataset_spec(next(iter(variants.values())))
         classes = list(dataset_for(spec).label_names) if spec else []
         self.class_names = classes
-        self.param.start_from.objects = classes + [NOISE]
-        with param.parameterized.discard_events(self):
-            self.variant = variant
-            self.start_from = classes[0] if classes else NOISE
-        self._load_variant(restart=True)
+        self._switching = True
+        try:
+            self.param.variant.objects = list(variants)
+            self.param.start_from.objects = classes + [NOISE]
+            self.param.update(variant=variant, start_from=classes[0] if classes else NOISE)
+            # a variant of the same name as before (e.g. 'linear, 1 released') changes no value, but the toggle
+            # got new options and must be told which one is in use
+            self.param.trigger("variant", "start_from")
+        finally:
+            self._switching = False
+        self._load_variant(restart=True, new_family=True)
 
     @staticmethod
     def _dataset_spec(entry: ModelEntry) -> dict | None:
         spec = entry.metadata.get("dataset")
         return spec if spec and spec.get("name") else None
 
-    def _load_variant(self, restart: bool) -> None:
+    def _load_variant(self, restart: bool, new_family: bool = False) -> None:
+        """Put the selected variant under the chains. Within a family (same shapes) the chains keep running
+        and only the model changes; another family starts from its own images, with a new engine when the
+        shapes differ. The page gets the new released units and a frame of the new model at once."""
         entry = self.entry
         model = entry.load()
         self.model, self.rbm = model, model.rbm
@@ -159,14 +174,14 @@ class MorphSession(SessionState):
         old = self._worker
         same_layout = old is not None and (old.engine.rbm.visible.kind, old.engine.rbm.visible.n_features) == (self.rbm.visible.kind, self.rbm.visible.n_features) \
             and old.engine.rbm.n_hidden == self.rbm.n_hidden
+        if new_family or not same_layout:
+            self._start_v = self._start_images()
         if same_layout:
             self._worker.unclamp_hidden()
             self._worker.set_model(self.rbm)
-        else:  # first model, or another family with other shapes: a new engine and thread
+        else:  # first model, or another family with other shapes: a new engine and runner
             if old is not None:
                 old.stop()
-            self._last_version = -1
-            self._start_v = self._start_images()
             engine = GibbsEngine(self.rbm, self.n_chains, seed=self.seed, init_v=self._start_v, beta=self.beta)
             self._worker = SamplerWorker(engine, steps_per_second=self._target_rate(), trace_length=0,
                                          publish_hz=FRAMES_PER_SECOND * 1.5)
@@ -174,6 +189,15 @@ class MorphSession(SessionState):
             self.reset()
         if self.running and not self.hidden:
             self._worker.start()
+        self.publish(released_layout=[(unit, self._class_label(cls))
+                                      for unit, cls in zip(self.released_units, self.released_classes)])
+        # the next poll publishes a frame at once, whatever the flow control and the frame clock say
+        self._last_version, self._painted, self._last_frame_at = -1, -1, -np.inf
+        self.poll()
+
+    def _class_label(self, cls) -> str:
+        """The name of the class a released unit's high state generates ('high' when the model says none)."""
+        return self.class_names[cls] if cls is not None and 0 <= cls < len(self.class_names) else "high"
 
     @param.depends("family", watch=True)
     def _on_family(self):
@@ -182,10 +206,14 @@ class MorphSession(SessionState):
     @param.depends("variant", watch=True)
     def _on_variant(self):
         """The constraint toggle: same chains, same starting images, another model."""
-        self.run_action(self._load_variant, restart=True)
+        if not self._switching:
+            self.run_action(self._load_variant, restart=True)
 
     @param.depends("start_from", watch=True)
     def _on_start_from(self):
+        if self._switching:
+            return
+
         def restart():
             self._start_v = self._start_images()
             self.reset()
@@ -381,8 +409,12 @@ class MorphSession(SessionState):
         publish_traces = not snap.running or (self.frame % TRACE_FRAME_STRIDE == 0 and not command_frame)
         keys = ("step", "input", "projection", "neg_free_energy", "probability")
         extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
+        mosaic = tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains))))
+        if mosaic.shape != self.grid_shape:  # the page draws a new grid, whose frames it has not reported yet
+            self._painted = -1
         self.publish(
-            mosaic=tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains)))),
+            mosaic=mosaic,
+            grid_shape=mosaic.shape,
             steps=snap.steps,
             frame=self.frame + 1,
             measured_rate=snap.steps_per_second if snap.running else 0.0,

@@ -17,7 +17,7 @@ GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
 GAP_COLOR = "#9db4d0"  # between chains
 STATUS_PERIOD_S = 0.25  # the status line's running counters are redrawn at most 4 times a second
-URGENT_STATUS = ("released_modes", "status", "error")  # ... but these show at once
+URGENT_STATUS = ("released_modes",)  # ... but these show at once
 
 
 class MorphGrid(pn.viewable.Viewer):
@@ -27,13 +27,13 @@ class MorphGrid(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=MorphSession)
 
-    def _figure(self, family):
+    def _figure(self, grid_shape):
         from bokeh.models import ColumnDataSource, CustomJS, LinearColorMapper, Range1d
         from bokeh.plotting import figure
 
         mosaic = self.state.mosaic
         rows, cols = mosaic.shape
-        scale = max(1, round(GRID_PIXELS / max(rows, cols)))
+        scale = max(1, GRID_PIXELS // max(rows, cols))  # a whole number of screen pixels, never wider than the column
         low, high = self.state.visible_levels
         # no axes, grid or title at all (not merely hidden): the browser resolves the colour of every text
         # element, hidden or not, from computed styles on each repaint, which cost more than the image itself
@@ -65,7 +65,7 @@ class MorphGrid(pn.viewable.Viewer):
             self._watcher = None
 
     def __panel__(self):
-        return pn.panel(pn.bind(self._figure, family=self.state.param.family))
+        return pn.panel(pn.bind(self._figure, grid_shape=self.state.param.grid_shape))
 
 
 class MorphTraces(pn.viewable.Viewer):
@@ -123,19 +123,22 @@ class MorphTraces(pn.viewable.Viewer):
 
 
 class ReleasedUnitControls(pn.viewable.Viewer):
-    """For each released unit: on / free / off and a flip button. Rebuilt when the variant changes."""
+    """For each released unit: on / free / off and a flip button. Rebuilt when the model's released units (the
+    published ``released_layout``) or the variant change; the watchers of the previous build are removed."""
 
     state = param.ClassSelector(class_=MorphSession)
 
-    def _controls(self, variant):
+    def _controls(self, layout, variant):
         s = self.state
-        if not s.released_units:
+        for watcher in getattr(self, "_watchers", []):
+            s.param.unwatch(watcher)
+        self._watchers = []
+        if not layout:
             return pn.pane.Markdown("*This variant has no released units: every hidden unit is "
                                     + ("unconstrained.*" if variant == "unconstrained" else "constrained.*"),
                                     css_classes=["released-none"])
         rows = []
-        for k, (unit, cls) in enumerate(zip(s.released_units, s.released_classes)):
-            name = s.class_names[cls] if cls is not None and cls < len(s.class_names) else "high"
+        for k, (unit, name) in enumerate(layout):
             modes = s.released_modes
             group = pn.widgets.RadioButtonGroup(
                 options={"on": "on", "free": "free", "off": "off"}, value=modes[k] if k < len(modes) else "free",
@@ -155,13 +158,14 @@ class ReleasedUnitControls(pn.viewable.Viewer):
                 if k < len(modes) and modes[k] in ("on", "free", "off") and group.value != modes[k]:
                     group.value = modes[k]
 
-            s.param.watch(lambda event, sync=sync: sync(event.new), "released_modes")
+            self._watchers.append(s.param.watch(lambda event, sync=sync: sync(event.new), "released_modes"))
             label = pn.pane.Markdown(f"**Unit {unit}**: on generates *{name}*", margin=(0, 5))
             rows.append(pn.Column(label, pn.Row(group, flip)))
         return pn.Column(*rows)
 
     def __panel__(self):
-        return pn.panel(pn.bind(self._controls, variant=self.state.param.variant))
+        return pn.panel(pn.bind(self._controls, layout=self.state.param.released_layout,
+                                variant=self.state.param.variant))
 
 
 class MorphControls(pn.viewable.Viewer):
@@ -171,7 +175,8 @@ class MorphControls(pn.viewable.Viewer):
 
     def __panel__(self):
         s = self.state
-        family = pn.widgets.Select.from_param(s.param.family, label="Data", description=tip(s.param.family))
+        family = pn.widgets.Select.from_param(s.param.family, label="Data", description=tip(s.param.family),
+                                              css_classes=["morph-family"])
         variant = pn.widgets.RadioButtonGroup.from_param(
             s.param.variant, orientation="vertical", color="primary", variant="outline",
             description=tip(s.param.variant), css_classes=["variant-toggle"])
@@ -209,26 +214,23 @@ def _png_stream(state: MorphSession):
 
 
 class MorphStatus(pn.viewable.Viewer):
-    """Sweeps, rate, the judge's class shares and any error, in one line under the grid."""
+    """Sweeps, rate, the released units and the judge's class shares in one line under the grid, and any
+    error, whole, in a box under it."""
 
     state = param.ClassSelector(class_=MorphSession)
 
-    def _text(self, steps, rate, shares, modes, status, error):
+    def _text(self, steps, rate, shares, modes):
         parts = [f"<b>Sweep</b> {steps:,}", f"<b>Rate</b> {rate:,.0f} sweeps/s"]
         if modes:
             parts.append("<b>Released</b> " + ", ".join(f"{u}: {m}" for u, m in zip(self.state.released_units, modes)))
         if shares:
             parts.append("<b>Judge</b> " + " · ".join(f"{html.escape(name)}: {100 * share:.0f}%"
                                                      for name, share in shares.items()))
-        text = "<p>" + " | ".join(parts) + "</p>"
-        problem = error or status
-        if problem:
-            text += f"<p class='morph-error' style='color:#b00020'><b>Error:</b> {html.escape(problem)}</p>"
-        return text
+        return "<p>" + " | ".join(parts) + "</p>"
 
     def __panel__(self):
         s = self.state
-        names = ("steps", "measured_rate", "class_shares", "released_modes", "status", "error")
+        names = ("steps", "measured_rate", "class_shares", "released_modes")
 
         def text():
             return self._text(*(getattr(s, name) for name in names))
@@ -249,7 +251,12 @@ class MorphStatus(pn.viewable.Viewer):
                     line.html = new
 
         s.param.watch(refresh, list(names))
-        return pn.Column(line, css_classes=["morph-status"], width=GRID_PIXELS + 10)
+        # a problem is shown whole, in its own box under the line (errors are rare: the layout may change then)
+        problem = pn.bind(lambda error, status: error or status, s.param.error, s.param.status)
+        alert = pn.pane.Alert(pn.bind(lambda text: f"**Error:** {html.escape(text)}" if text else "", problem),
+                              alert_type="danger", visible=pn.bind(bool, problem), css_classes=["morph-error"],
+                              width=GRID_PIXELS)
+        return pn.Column(line, alert, css_classes=["morph-status"], width=GRID_PIXELS + 10)
 
 
 class StatusLine(JSComponent):
