@@ -179,3 +179,54 @@ def test_the_data_switch_in_the_browser_walks_the_families_and_flips_each_releas
                            what=f"Flip to change the class {family} shows (before: {before})")
         assert page.foreign_requests == [], f"requests to other hosts: {page.foreign_requests}"
         assert page.page_errors == [], page.page_errors
+
+
+def test_the_probability_trace_names_its_class_and_the_input_trace_needs_a_released_unit():
+    """P(class | v) follows the released unit's class, else the class the chains started from (it used to
+    fall back to class 1, and read 0 while chain 0 was plainly a 0); Ising spins have no classifier."""
+    state = MorphSession(n_chains=CHAINS, seed=0, budget=ThreadBudget(limit=1))
+    try:
+        mnist = next(f for f in state.catalog if f.startswith("MNIST 0/1"))
+        state.family = mnist
+        state.variant = "linear, 1 released"
+        assert state.released_layout and state.traced_class == state.released_layout[0][1]
+        state.variant = "unconstrained"
+        assert state.released_layout == [] and state.start_from == "0" and state.traced_class == "0"
+        state.start_from = "1"
+        assert state.traced_class == "1"
+        run_until_frame = state.frame + 3
+        wait_until(lambda: (state.poll(), state.frame)[1] >= run_until_frame, 60, what="frames")
+        ising = next(f for f in state.catalog if f.startswith("Ising"))
+        state.family = ising
+        assert state.traced_class == "" and state.error == ""
+    finally:
+        state.close()
+
+
+@pytest.mark.browser
+def test_out_of_range_inputs_are_refused_at_the_control():
+    """Traced chain and the automatic flip's sweep take only values in their ranges: a refused value goes
+    back to the one in use, and the page says what the control accepts."""
+    from browser_support import chromium_page, served_app
+
+    with served_app() as url, chromium_page() as page:
+        page.goto(url)
+        page.locator(".morph-grid canvas").first.wait_for(timeout=90_000)
+        for css, bad, kept, words in ((".input-watched_chain input", "64", "0", "Traced chain takes a whole number from 0 to 63"),
+                                      (".input-watched_chain input", "-1", "0", "from 0 to 63"),
+                                      (".input-auto_flip_step input", "0", "500", "from 1 to 100000"),
+                                      (".input-auto_flip_step input", "100001", "500", "from 1 to 100000")):
+            box = page.locator(css).first
+            box.fill(bad)
+            box.press("Enter")
+            wait_until(lambda: words in " ".join(page.locator(".morph-error p").all_inner_texts()), 30,
+                       what=f"the message for {bad}")
+            wait_until(lambda: box.input_value() == kept, 30, what=f"{css} back to {kept}")
+        box = page.locator(".input-watched_chain input").first
+        box.fill("5")
+        box.press("Enter")
+        wait_until(lambda: "Traces of chain 5" in " ".join(page.locator(".morph-traces p").all_inner_texts()), 30,
+                   what="chain 5 traced")
+        assert page.locator(".morph-error").first.is_hidden()  # a valid entry clears the message
+        page.screenshot(path=str(ARTIFACTS / "morph_bounded_inputs.png"))
+        assert page.page_errors == [], page.page_errors

@@ -90,6 +90,8 @@ class MorphSession(SessionState):
                              doc="(rows, columns) of the published mosaic: the grid is redrawn when it changes")
     released_layout = param.List(default=[], constant=True,
                                  doc="(unit, class name) of each released unit of the model in use")
+    traced_class = param.String(default="", constant=True,
+                                doc="The class whose probability P(class | v) the traces show (empty: no judge)")
 
     def __init__(self, n_chains: int = 64, seed: int | None = 0, family: str | None = None,
                  variant: str | None = None, budget: ThreadBudget = SAMPLERS, catalog=None, **params):
@@ -190,10 +192,19 @@ class MorphSession(SessionState):
         if self.running and not self.hidden:
             self._worker.start()
         self.publish(released_layout=[(unit, self._class_label(cls))
-                                      for unit, cls in zip(self.released_units, self.released_classes)])
+                                      for unit, cls in zip(self.released_units, self.released_classes)],
+                     traced_class=self._class_label(self._traced_class_index()) if self._spec is not None else "")
         # the next poll publishes a frame at once, whatever the flow control and the frame clock say
         self._last_version, self._painted, self._last_frame_at = -1, -1, -np.inf
         self.poll()
+
+    def _traced_class_index(self, k: int = 0) -> int:
+        """The class the traces follow: the one released unit ``k`` generates; without released units the class
+        the chains started from (class 1 when they started from noise)."""
+        if k < len(self.released_classes) and self.released_classes[k] is not None:
+            return int(self.released_classes[k])
+        start = self._start_class()
+        return start if start is not None else min(1, max(len(self.class_names) - 1, 0))
 
     def _class_label(self, cls) -> str:
         """The name of the class a released unit's high state generates ('high' when the model says none)."""
@@ -217,6 +228,8 @@ class MorphSession(SessionState):
         def restart():
             self._start_v = self._start_images()
             self.reset()
+            if self._spec is not None:
+                self.publish(traced_class=self._class_label(self._traced_class_index()))
         self.run_action(restart)
 
     def _start_images(self) -> np.ndarray | None:
@@ -327,7 +340,7 @@ class MorphSession(SessionState):
         """Unit-norm label direction q for the class released unit k generates (q(1) without released units)."""
         if self._spec is None:
             return np.ones(self.rbm.n_visible) / np.sqrt(self.rbm.n_visible)  # Ising: the magnetization
-        target = self.released_classes[k] if self.released_classes and self.released_classes[k] is not None else 1
+        target = self._traced_class_index(k)
         if target not in self._directions:
             q = label_direction(self._spec, int(target))
             self._directions[target] = q / max(np.linalg.norm(q), 1e-300)
@@ -389,8 +402,7 @@ class MorphSession(SessionState):
         if self._judge is None:
             return {}
         probabilities = self._judge.probabilities(snap.v)
-        target = self.released_classes[0] if self.released_classes and self.released_classes[0] is not None else 1
-        point["probability"] = float(probabilities[chain, target])
+        point["probability"] = float(probabilities[chain, self._traced_class_index()])
         counts = np.bincount(np.argmax(probabilities, axis=1), minlength=len(self._judge.class_names))
         return {name: float(c) / len(snap.v) for name, c in zip(self._judge.class_names, counts)}
 

@@ -11,7 +11,7 @@ import param
 from panel.custom import JSComponent
 
 from rbm_explorer.app.morph_state import MorphSession
-from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tipped
+from rbm_explorer.app.style import ACCENT, TRACE_COLORS, bounded_int_input, tip, tipped
 
 GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
@@ -79,7 +79,8 @@ class MorphTraces(pn.viewable.Viewer):
         ("input", "released unit input I*", "Input I* of the first released unit (unit 0 without released units)"),
         ("projection", "v · q / |q|", "Projection of the visible state on the label direction q"),
         ("neg_free_energy", "−F(v)", "Minus the free energy of the visible state (log-probability up to log Z)"),
-        ("probability", "P(class | v)", "Probability of the released unit's class, by a classifier trained on real data"),
+        ("probability", "P(class | v)", "Probability of the traced class (the released unit's, else the starting "
+                                        "images'), by a classifier trained on real data"),
     )
 
     def __panel__(self):
@@ -116,9 +117,18 @@ class MorphTraces(pn.viewable.Viewer):
 
         update(self.state.traces, everything=True)
         self.state.param.watch(lambda event: update(event.new), "traces")
+        panes = [pn.pane.Bokeh(fig, margin=(2, 5)) for fig in figures]
+
+        def relabel(*_):
+            # the input of a released unit exists only where there is one; the probability names its class
+            panes[0].visible = bool(self.state.released_layout)
+            name = self.state.traced_class
+            figures[3].title.text = f"P(class {name} | v)" if name else "P(class | v): no classifier"
+
+        relabel()
+        self.state.param.watch(relabel, ["released_layout", "traced_class"])
         title = pn.pane.Markdown(pn.bind(lambda c: f"**Traces of chain {c}**", self.state.param.watched_chain),
                                  margin=(0, 10))
-        panes = [pn.pane.Bokeh(fig, margin=(2, 5)) for fig in figures]
         return pn.Column(title, *panes, css_classes=["morph-traces"], width=TRACE_WIDTH + 10)
 
 
@@ -194,10 +204,8 @@ class MorphControls(pn.viewable.Viewer):
                       tip(s.param.beta))
         auto = tipped(pn.widgets.Checkbox.from_param(s.param.auto_flip, label="Flip automatically at sweep",
                                                      width=150), tip(s.param.auto_flip))
-        auto_step = pn.widgets.IntInput.from_param(s.param.auto_flip_step, label="", width=100,
-                                                   description=tip(s.param.auto_flip_step))
-        chain = pn.widgets.IntInput.from_param(s.param.watched_chain, label="Traced chain",
-                                               description=tip(s.param.watched_chain))
+        auto_step = bounded_int_input(s, "auto_flip_step", "The automatic flip's sweep", width=100, show_label=False)
+        chain = bounded_int_input(s, "watched_chain", "Traced chain")
         download = pn.widgets.FileDownload(callback=lambda: _png_stream(s), filename="chains.png",
                                            label="Save grid as PNG", color="light",
                                            description="Download the current chain grid as a PNG image")

@@ -32,3 +32,33 @@ def tipped(widget, text: str):
         widget.description = text
         return widget
     return pn.Row(widget, pn.widgets.TooltipIcon(value=text, margin=(18, 0, 0, -6)), margin=0)
+
+
+def bounded_int_input(state, name: str, label: str, width: int | None = None, show_label: bool = True):
+    """An integer input for ``state.<name>`` that only ever holds a value in the parameter's bounds. A value
+    out of range, or not a whole number, is refused at the control: the input goes back to the value in use
+    and the state's ``error`` says what the control accepts (a plain ``from_param`` input kept showing the
+    refused value while the state kept the old one)."""
+    import panel as pn
+
+    parameter = state.param[name]
+    low, high = parameter.bounds
+    # no start/end on the widget: the browser would then keep an out-of-range entry on screen without sending
+    # it, so the page would show a value other than the one in use; the server refuses it instead
+    widget = pn.widgets.IntInput(value=getattr(state, name), label=label if show_label else "",
+                                 description=tip(parameter), css_classes=[f"input-{name}"],
+                                 **({"width": width} if width else {}))
+
+    def to_state(event):
+        value = event.new
+        if value == getattr(state, name):
+            return
+        if value is None or not (low <= value <= high):
+            widget.value = getattr(state, name)
+            state.publish(error=f"{label} takes a whole number from {low} to {high}; kept {getattr(state, name)}.")
+            return
+        state.run_action(setattr, state, name, int(value))
+
+    widget.param.watch(to_state, "value")
+    state.param.watch(lambda event: setattr(widget, "value", event.new), name)
+    return widget
