@@ -323,3 +323,39 @@ def test_a_finished_unsaved_run_is_offered_for_saving_not_for_resuming(tmp_path)
 
     assert ResumeOffer(tmp_path / "a.npz", "a", 2, 5, 20, 50).label == "Resume a (epoch 2 of 5)"
     assert ResumeOffer(tmp_path / "b.npz", "b", 5, 5, 50, 50).label == "Reopen b (finished, 5 epochs) to save it"
+
+
+def test_a_single_class_dataset_forces_no_constraint_only_while_it_is_chosen():
+    state = TrainSession()
+    state.constraint = "quadratic"
+    state.dataset = "ww_domain"
+    assert state.constraint == "none"
+    state.dataset = "mnist"
+    assert state.constraint == "quadratic"  # the user's choice comes back
+    state.dataset = "bars4"
+    state.dataset = "faces"
+    assert state.constraint == "quadratic"
+    state.constraint = "linear"
+    state.dataset = "ww_domain"
+    state.dataset = "digits8"
+    assert state.constraint == "linear"
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("learning_rate", 1e6, "at most 1"),
+    ("learning_rate", 0.0, "above 0"),
+    ("hidden", 10**6, "from 1 to 4,096"),
+    ("epochs", 0, "from 1 to 10,000"),
+    ("gibbs_steps", 5000, "from 1 to 1,000"),
+    ("chains", -3, "from 1 to 10,000"),
+    ("quadratic_strength", 1e9, "from 0 to 10000"),
+    ("seed", -1, "from 0 to"),
+])
+def test_every_setting_is_bounded_with_a_message(key, value, words):
+    settings = {**TrainSession().settings(), **TINY, key: value}
+    problems = " ".join(settings_problems(settings))
+    assert words in problems, problems
+    state = TrainSession()
+    state.param.update(**{k: v for k, v in TINY.items()})
+    setattr(state, key, value)
+    assert state.start() is False and words in state.error

@@ -15,6 +15,19 @@ from rbm_explorer.datasets.encode import parse_classes
 from rbm_explorer.training.config import ALGORITHMS, TrainingConfig
 from rbm_explorer.training.recipes import CONSTRAINT_KINDS, Recipe
 
+# the ranges the page accepts: (setting, label, least, most); beyond them a run is a mistake, not an experiment
+WHOLE_SETTINGS = (
+    ("hidden", "Hidden units", 1, 4096),
+    ("epochs", "Epochs", 1, 10_000),
+    ("batch_size", "Batch size", 1, 100_000),
+    ("chains", "Negative chains", 1, 10_000),
+    ("gibbs_steps", "Gibbs steps per update", 1, 1_000),
+    ("released", "Released units", 0, 4096),
+    ("seed", "The seed", 0, 2**32 - 1),
+)
+MAX_LEARNING_RATE = 1.0
+MAX_QUADRATIC_STRENGTH = 1e4
+
 
 # --- the datasets the page offers --------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -84,20 +97,20 @@ def settings_problems(settings: dict) -> list[str]:
     choice = choices.get(s["dataset"])
     if choice is None:
         return [f"Unknown dataset {s['dataset']!r}; choose one of {', '.join(choices)}."]
-    for key, label, least in (("hidden", "Hidden units", 1), ("epochs", "Epochs", 1), ("batch_size", "Batch size", 1),
-                              ("chains", "Negative chains", 1), ("gibbs_steps", "Gibbs steps per update", 1),
-                              ("released", "Released units", 0)):
-        if not _whole(s[key]) or s[key] < least:
-            problems.append(f"{label} must be a whole number of at least {least} (got {s[key]}).")
-    if not (isinstance(s["learning_rate"], (int, float)) and np.isfinite(s["learning_rate"])
-            and s["learning_rate"] > 0):
-        problems.append(f"The learning rate must be a positive number (got {s['learning_rate']}).")
+    for key, label, least, most in WHOLE_SETTINGS:
+        if not _whole(s[key]) or not least <= s[key] <= most:
+            problems.append(f"{label} must be a whole number from {least} to {most:,} (got {s[key]}).")
+    rate = s["learning_rate"]
+    if not (isinstance(rate, (int, float)) and np.isfinite(rate) and 0 < rate <= MAX_LEARNING_RATE):
+        problems.append(f"The learning rate must be a number above 0 and at most {MAX_LEARNING_RATE:g} (got {rate}); "
+                        "the bundled models use 0.01 to 0.1, and larger rates drive every chain to the same state.")
     if s["constraint"] not in CONSTRAINT_KINDS:
         problems.append(f"Constraint must be one of {', '.join(CONSTRAINT_KINDS)}.")
     if s["algorithm"] not in ALGORITHMS:
         problems.append(f"Algorithm must be one of {', '.join(ALGORITHMS)}.")
-    if not (isinstance(s["quadratic_strength"], (int, float)) and s["quadratic_strength"] >= 0):
-        problems.append(f"The quadratic strength λ must be a number ≥ 0 (got {s['quadratic_strength']}).")
+    if not (isinstance(s["quadratic_strength"], (int, float)) and 0 <= s["quadratic_strength"] <= MAX_QUADRATIC_STRENGTH):
+        problems.append(f"The quadratic strength λ must be a number from 0 to {MAX_QUADRATIC_STRENGTH:g} "
+                        f"(got {s['quadratic_strength']}).")
     try:
         n_classes = class_count(choice, dataset_options(choice, s["digits"], s["attribute"]))
     except DatasetError as exc:

@@ -104,6 +104,7 @@ class TrainSession(SessionState):
         self._last_version = -1
         self._closed = False
         self._applying = False
+        self._forced_from: str | None = None  # the constraint a single-class dataset replaced by 'none'
         self.refresh_resume()
 
     # --- settings ---------------------------------------------------------------------------------------
@@ -119,9 +120,18 @@ class TrainSession(SessionState):
             return
         choice = offered_datasets()[self.dataset]
         updates = {"batch_size": choice.batch_size}
-        if choice.classes == 1:
+        if choice.classes == 1:  # forced: remember the user's choice, to give it back with a labelled dataset
+            if self._forced_from is None:
+                self._forced_from = self.constraint
             updates["constraint"] = "none"
+        elif self._forced_from is not None:
+            updates["constraint"], self._forced_from = self._forced_from, None
         self.param.update(**updates)
+
+    @param.depends("constraint", watch=True)
+    def _on_constraint(self):
+        if not self._applying and offered_datasets()[self.dataset].classes != 1:
+            self._forced_from = None  # the user chose a constraint themselves
 
     @param.depends("max_updates_per_second", watch=True)
     def _on_pace(self):
