@@ -234,9 +234,9 @@ def test_a_full_server_gives_a_message_instead_of_a_run():
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(epochs=0), "Epochs must be a whole number of at least 1"),
-    (dict(hidden=0), "Hidden units must be a whole number of at least 1"),
-    (dict(learning_rate=0.0), "learning rate must be a positive number"),
+    (dict(epochs=0), "Epochs must be a whole number from 1 to 10,000"),
+    (dict(hidden=0), "Hidden units must be a whole number from 1 to 4,096"),
+    (dict(learning_rate=0.0), "learning rate must be a number above 0"),
     (dict(digits="0,x"), "cannot read the class subset '0,x'"),
     (dict(digits="0,12"), "not in 0..9"),
     (dict(digits="7"), "needs at least two digits"),
