@@ -15,7 +15,8 @@ from browser_support import chromium_page, free_port, served_app, tiles_from_png
 
 from rbm_explorer.analysis.judge import class_judge
 from rbm_explorer.app.budget import CapacityError, ThreadBudget
-from rbm_explorer.app.morph_state import MorphSession, released_setting_for_class
+from rbm_explorer.analysis.morph import released_setting_for_class
+from rbm_explorer.app.morph_state import MorphSession
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 MNIST01 = {"name": "mnist", "digits": "0,1", "threshold": 0.5}

@@ -237,3 +237,12 @@ def test_the_cycle_check_catches_cycles(tmp_path):
     (package / "selfish.py").write_text("")
     (package / "sub/part.py").write_text("VALUE = 1\n")
     assert import_cycles(import_graph(package)) == []
+
+
+APP_MODULE_LINES = 450  # an app module longer than this holds code that belongs below app/ or in a new view
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "app").glob("*.py")), ids=lambda p: p.name)
+def test_app_modules_stay_small(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= APP_MODULE_LINES, f"{path.name} has {lines} lines; split it (state, views, or below app/)"

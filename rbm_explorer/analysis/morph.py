@@ -40,3 +40,28 @@ def class_walk(rbm, judge, released_units, released_classes, sequence, steps: in
         shares.append(float(np.mean(judge.classes(v) == target)))
         states.append(v)
     return (shares, states) if keep_states else shares
+
+
+def released_modes_from_clamps(clamped: dict, units, low: float, high: float) -> list[str]:
+    """'on', 'off', 'free' (or 'mixed' when chains disagree) for each released unit, from a snapshot's clamps."""
+    modes = []
+    for unit in units:
+        values = clamped.get(unit)
+        if values is None:
+            modes.append("free")
+        elif np.all(values == high):
+            modes.append("on")
+        elif np.all(values == low):
+            modes.append("off")
+        else:
+            modes.append("mixed")
+    return modes
+
+
+def released_setting_for_class(released_classes, target_class: int | None) -> list[str]:
+    """Modes of the released units that generate ``target_class`` (Figs. 8c and 9e): a unit is on when its
+    high state generates that class and off otherwise; all off generates the class no unit stands for.
+    ``None`` (starting from noise) leaves every unit free."""
+    if target_class is None:
+        return ["free"] * len(released_classes)
+    return ["on" if on else "off" for on in released_setting(released_classes, target_class)]

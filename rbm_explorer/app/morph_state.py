@@ -21,7 +21,7 @@ import numpy as np
 import param
 
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
-from rbm_explorer.analysis.morph import released_setting
+from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.pictures import image_shape_of, mosaic_png, tile_chains
@@ -35,31 +35,6 @@ RELEASED_MODES = ("on", "free", "off")
 TRACE_FRAMES = 600
 FRAMES_IN_FLIGHT = 2  # frames sent but not yet painted by the browser before poll() holds the next one
 TRACE_FRAME_STRIDE = 3  # traces are published every 3rd frame; the page redraws one of its four plots each time
-
-
-def released_modes_from_clamps(clamped: dict, units, low: float, high: float) -> list[str]:
-    """'on', 'off', 'free' (or 'mixed' when chains disagree) for each released unit, from a snapshot's clamps."""
-    modes = []
-    for unit in units:
-        values = clamped.get(unit)
-        if values is None:
-            modes.append("free")
-        elif np.all(values == high):
-            modes.append("on")
-        elif np.all(values == low):
-            modes.append("off")
-        else:
-            modes.append("mixed")
-    return modes
-
-
-def released_setting_for_class(released_classes, target_class: int | None) -> list[str]:
-    """Modes of the released units that generate ``target_class`` (Figs. 8c and 9e): a unit is on when its
-    high state generates that class and off otherwise; all off generates the class no unit stands for.
-    ``None`` (starting from noise) leaves every unit free."""
-    if target_class is None:
-        return ["free"] * len(released_classes)
-    return ["on" if on else "off" for on in released_setting(released_classes, target_class)]
 
 
 class MorphSession(SessionState):

@@ -83,6 +83,15 @@ class MorphTraces(pn.viewable.Viewer):
                                         "images'), by a classifier trained on real data"),
     )
 
+    @staticmethod
+    def _title(chain, layout, traced_class) -> str:
+        """Which chain, which unit's input and which class's probability the plots show. A Markdown line: a
+        change of a Bokeh plot's title (or visibility) on a switch reached the browser after Panel had
+        replaced the plot's model."""
+        unit = f"I* of released unit {layout[0][0]}" if layout else "no released unit: I* is unit 0's input"
+        probability = f"P(class {traced_class} | v)" if traced_class else "no classifier for P(class | v)"
+        return f"**Traces of chain {chain}**  \n{unit}; {probability}"
+
     def __panel__(self):
         from bokeh.models import ColumnDataSource, Range1d
         from bokeh.plotting import figure
@@ -119,34 +128,26 @@ class MorphTraces(pn.viewable.Viewer):
         self.state.param.watch(lambda event: update(event.new), "traces")
         panes = [pn.pane.Bokeh(fig, margin=(2, 5)) for fig in figures]
 
-        def relabel(*_):
-            # the input of a released unit exists only where there is one; the probability names its class
-            panes[0].visible = bool(self.state.released_layout)
-            name = self.state.traced_class
-            figures[3].title.text = f"P(class {name} | v)" if name else "P(class | v): no classifier"
-
-        relabel()
-        self.state.param.watch(relabel, ["released_layout", "traced_class"])
-        title = pn.pane.Markdown(pn.bind(lambda c: f"**Traces of chain {c}**", self.state.param.watched_chain),
-                                 margin=(0, 10))
+        title = pn.pane.Markdown(pn.bind(self._title, self.state.param.watched_chain, self.state.param.released_layout,
+                                         self.state.param.traced_class), margin=(0, 10), css_classes=["traces-title"])
         return pn.Column(title, *panes, css_classes=["morph-traces"], width=TRACE_WIDTH + 10)
 
 
 class ReleasedUnitControls(pn.viewable.Viewer):
     """For each released unit: on / free / off and a flip button. Rebuilt when the model's released units (the
-    published ``released_layout``) or the variant change; the watchers of the previous build are removed."""
+    published ``released_layout``) change; the watchers of the previous build are removed."""
 
     state = param.ClassSelector(class_=MorphSession)
 
-    def _controls(self, layout, variant):
+    def _controls(self, layout):
         s = self.state
         for watcher in getattr(self, "_watchers", []):
             s.param.unwatch(watcher)
         self._watchers = []
-        if not layout:
-            return pn.pane.Markdown("*This variant has no released units: every hidden unit is "
-                                    + ("unconstrained.*" if variant == "unconstrained" else "constrained.*"),
-                                    css_classes=["released-none"])
+        if not layout:  # the text follows the variant without rebuilding the card
+            return pn.pane.Markdown(pn.bind(lambda variant: "*This variant has no released units: every hidden unit "
+                                            "is " + ("unconstrained.*" if variant == "unconstrained" else "constrained.*"),
+                                            s.param.variant), css_classes=["released-none"])
         rows = []
         for k, (unit, name) in enumerate(layout):
             modes = s.released_modes
@@ -174,8 +175,9 @@ class ReleasedUnitControls(pn.viewable.Viewer):
         return pn.Column(*rows)
 
     def __panel__(self):
-        return pn.panel(pn.bind(self._controls, layout=self.state.param.released_layout,
-                                variant=self.state.param.variant))
+        # rebuilt only when the released units change: a second rebuild in the same switch (it used to follow
+        # the variant too) could reach the browser after it had dropped the first one's widgets
+        return pn.panel(pn.bind(self._controls, layout=self.state.param.released_layout))
 
 
 class MorphControls(pn.viewable.Viewer):
