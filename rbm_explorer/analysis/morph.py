@@ -3,6 +3,7 @@
 A walk clamps the released units to the setting that generates each class in turn - unit d on and the others
 off for class d, all off for the class no unit stands for - runs the chains for a number of sweeps from where
 the previous phase ended, and asks an independent judge which class each chain shows at the end of the phase.
+A chain the judge calls *unclear* (noise, a blend of two classes) counts as a miss.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def class_walk(rbm, judge, released_units, released_classes, sequence, steps: in
                seed=0, init_v=None, keep_states: bool = False, progress=None):
     """Fraction of chains the judge assigns to each target class of ``sequence`` at the end of its phase.
 
-    ``judge`` has ``classes(v) -> (n,) class indices`` (``rbm_explorer.analysis.judge.Judge``); released units
+    ``judge`` has ``outcomes(v) -> (n,) class indices, -1 for unclear`` (``rbm_explorer.analysis.judge.Judge``),
+    so an unclear chain is a miss; released units
     are two-state hidden units clamped to their high or low value. With ``keep_states`` it returns
     ``(shares, states)``, the visible states at the end of each phase; ``progress(n_sweeps)`` is called as
     sweeps are done."""
@@ -37,7 +39,7 @@ def class_walk(rbm, judge, released_units, released_classes, sequence, steps: in
             if progress is not None:
                 progress(min(50, steps - done))
         v = engine.visible_states()
-        shares.append(float(np.mean(judge.classes(v) == target)))
+        shares.append(float(np.mean(judge.outcomes(v) == target)))
         states.append(v)
     return (shares, states) if keep_states else shares
 

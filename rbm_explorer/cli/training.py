@@ -115,7 +115,7 @@ def cmd_train(args) -> int:
 
 def cmd_morph(args) -> int:
     """Walk a released-unit model through classes (Figs. 8c, 9e) and judge each phase with a classifier."""
-    from rbm_explorer.analysis.judge import class_judge
+    from rbm_explorer.analysis.judge import UNCLEAR_INDEX, class_judge
     from rbm_explorer.analysis.morph import class_walk
     from rbm_explorer.datasets.pictures import save_grid_png, to_grey
 
@@ -142,8 +142,9 @@ def cmd_morph(args) -> int:
     with progress_bar(args.steps * len(sequence), "walk sweeps", args.quiet) as bar:
         shares, states = class_walk(model.rbm, judge, released, classes, sequence, steps=args.steps,
                                     n_chains=args.chains, seed=args.seed, keep_states=True, progress=bar.update)
-    for target, share in zip(sequence, shares):
-        print(f"class {names[target]}: {share:.0%} of {args.chains} chains")
+    for target, share, v in zip(sequence, shares, states):
+        unclear = float(np.mean(judge.outcomes(v) == UNCLEAR_INDEX))
+        print(f"class {names[target]}: {share:.0%} of {args.chains} chains ({unclear:.0%} unclear)")
     if out is not None:
         shape = model.image_shape
         if not shape or len(shape) != 2:
