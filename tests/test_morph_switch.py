@@ -127,8 +127,8 @@ def flipped(before, after) -> bool:
 def test_the_data_switch_in_the_browser_walks_the_families_and_flips_each_released_model(tmp_path, monkeypatch):
     """A teacher's walk through every family (the user's 16-unit model included) and back: after each switch
     the sweep counter advances, the grid has the new model's size, the released-unit card has the model's units
-    and the variant toggle shows the variant in use; where there is a released unit, Flip changes the class
-    that the page's pixels show."""
+    and the variant toggle shows the variant in use, and the I* trace is shown only for a released unit; where
+    there is a released unit, Flip changes the class that the page's pixels show."""
     from browser_support import chromium_page, served_app
 
     from rbm_explorer.analysis.judge import class_judge
@@ -169,6 +169,9 @@ def test_the_data_switch_in_the_browser_walks_the_families_and_flips_each_releas
             wait_until(lambda: modes.count() == len(released), 30, what=f"{len(released)} released-unit controls")
             for unit in released:
                 assert page.get_by_role("button", name=f"Flip unit {unit}").count() == 1
+            input_trace = page.locator(".trace-released-input").first  # I* is drawn only for a released unit
+            wait_until(lambda: input_trace.is_visible() == bool(released), 30,
+                       what=f"the I* trace {'shown' if released else 'hidden'} for {family}")
             page.screenshot(path=str(ARTIFACTS / f"morph_switch_{i}_{entry.path.stem}.png"))
             if released and i < len(names):  # once per family with a released unit
                 spec = entry.metadata.get("dataset")

@@ -279,12 +279,24 @@ def status_text(page) -> str:
     return page.locator(".train-status p").first.inner_text()
 
 
+def overlap(a: dict, b: dict) -> bool:
+    """Whether two Playwright bounding boxes intersect."""
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
 @pytest.mark.browser
 def test_served_train_page_trains_saves_and_stays_offline(home):
     ARTIFACTS.mkdir(exist_ok=True)
     with served_app() as url, chromium_page(viewport=(1400, 1100)) as page:
         page.goto(url + "/explorer?page=train")
         page.get_by_role("button", name="Start").wait_for(timeout=90_000)
+        # the Start button's tooltip opens below it, and leaves the Stop button beside it free
+        page.get_by_role("button", name="Start").hover()
+        tooltip = page.locator(".bk-Tooltip").filter(has_text="Train a new model").first
+        tooltip.wait_for(state="visible", timeout=10_000)
+        assert not overlap(tooltip.bounding_box(), page.get_by_role("button", name="Stop").bounding_box())
+        page.mouse.move(5, 5)
         for label, value in (("Hidden units", "32"), ("Epochs", "2")):
             box = page.get_by_label(label, exact=True)
             box.fill(value)

@@ -2,24 +2,34 @@
 
 The morph tests (Fig. 8c, 9e), the app's class-probability trace and the browser tests all ask the same
 question - "which class does this sample show?" - so they share this one judge. Its answer may be *unclear*:
-a noise image or a blend of two classes is none of them, and a judge that must name a class calls 98.6 % of
-Bernoulli(1/2) noise images a class with probability above 0.9 (the logistic regression this judge replaces).
+a noise image or a blend of two classes is none of the classes. A classifier alone cannot say so: the
+logistic regression this judge used to be gives a class probability above 0.9 to 98.6 % of Bernoulli(1/2)
+noise images, so no cut-off on its confidence separates noise from digits.
 
-The model is a density per class, fitted on the dataset's training split in its own encoding: a probabilistic
-PCA with ``N_COMPONENTS`` principal directions and a diagonal residual variance per pixel (floored at
-``VARIANCE_FLOOR``), i.e. the Gaussian -log p(v | c) = 1/2 [sum_k z_k^2 / lambda_k + sum_i r_i^2 / psi_i +
-log det] with z the PCA coordinates of v - mu_c (a Mahalanobis distance in the PCA space) and r its residual
-(a reconstruction error weighted per pixel, so that ink where class c never has any costs a lot).
+The judge therefore has two parts, both fitted on the dataset's training split in its own encoding:
 
-- ``probabilities(v)``: the Bayes posterior P(c | v) of these densities and the training class frequencies.
-- ``outcomes(v)``: the most probable class, or ``UNCLEAR_INDEX`` (-1) when v is out of that class's
-  distribution: its -log p(v | c) is above the class's threshold. The threshold is the ``1 - UNCLEAR_RATE``
-  quantile (98 %) of the scores of held-out *real* images of the class: out-of-fold scores of a 5-fold split
-  of the training split, so about 2 % of real images are called unclear (the test split is never used to fit).
-- ``classify(v)``: ``(labels, unclear_mask)``; ``shares(v)``: the share of each class and of ``UNCLEAR``.
+- **The class** comes from a classifier: the images' first 100 principal components, then a perceptron with
+  one hidden layer of 300 units (L2 penalty 0.01, at most 200 epochs, seeded). ``probabilities(v)`` is its
+  P(c | v), ``classes(v)`` its most probable class. It names 97.7 % of MNIST 0-3 test digits right and 98.7 %
+  of smiling/not-smiling test faces, where a logistic regression names 96 % and 87 %; unlike the Bayes
+  posterior of the densities below, it is not misled by the speckle of sampled binary states (a thin 1 with
+  a few stray pixels where 0s have ink stays a 1). It fits in under 10 s on 2 cores.
+- **Unclear** comes from a density per class: a probabilistic PCA with ``N_COMPONENTS`` principal directions
+  and a diagonal residual variance per pixel (floored at ``VARIANCE_FLOOR``), i.e. the Gaussian
+  -log p(v | c) = 1/2 [sum_k z_k^2 / lambda_k + sum_i r_i^2 / psi_i + log det], with z the PCA coordinates of
+  v - mu_c (a Mahalanobis distance in the PCA space) and r its residual (a reconstruction error weighted per
+  pixel, so that ink where class c never has any costs a lot). A sample is unclear when its score under
+  every class's density is above that class's threshold, so it looks like no class of real images. The
+  threshold is the ``1 - UNCLEAR_RATE``
+  quantile (98 %) of the out-of-fold scores of real training images of the class (5 folds), so about 2 % of
+  real images are called unclear. The test split is never used to fit.
 
-Everything is cached per dataset spec because the app asks for it in every session; a call is one product of the
-images with an N x D(2K + 1) matrix, so the Morph page can judge its 64 chains in every frame.
+``outcomes(v)`` is the class index, or ``UNCLEAR_INDEX`` (-1); ``classify(v)`` gives ``(labels, unclear)``;
+``shares(v)`` the share of each class and of ``UNCLEAR``.
+
+Everything is cached per dataset spec because the app asks for it in every session; the density scores are
+one product of the images with an N x D(2K + 1) matrix, so the Morph page can judge its 64 chains in every
+frame.
 
 ``label_direction`` gives the first-order label vector q the Morph page projects chains on: q(1) for two
 classes (Eq. 6), q_d for class d of a multi-class label (Eq. 26).
@@ -27,13 +37,17 @@ classes (Eq. 6), q_d for class d of a multi-class label (Eq. 26).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import threading
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+
+from sklearn.exceptions import ConvergenceWarning
 
 from rbm_explorer.datasets import Dataset, load_dataset
 from rbm_explorer.training.constraints import linear_vector
@@ -63,6 +77,9 @@ N_COMPONENTS = 20
 VARIANCE_FLOOR = 0.02
 UNCLEAR_RATE = 0.02
 N_FOLDS = 5
+CLASSIFIER_COMPONENTS = 100
+HIDDEN_LAYER = (300,)
+MAX_EPOCHS = 200
 
 
 @dataclass(frozen=True)
@@ -103,8 +120,8 @@ class Judge:
     """Class or *unclear* of natural visible states (n x N): ``probabilities`` (n x D), ``outcomes`` (n,)."""
 
     class_names: tuple[str, ...]
+    classifier: object  # a fitted sklearn pipeline (PCA, then a perceptron): names the class
     densities: tuple[ClassDensity, ...]
-    log_priors: np.ndarray  # (D,)
     thresholds: np.ndarray  # (D,) -log p(v | c) above which v is unclear
     test_accuracy: float  # on the test split, an unclear call counted as a miss
     test_unclear: float  # share of the test split called unclear
@@ -134,10 +151,8 @@ class Judge:
                                             for d in self.densities])
 
     def scores(self, v: np.ndarray) -> np.ndarray:
-        """-log p(v | c) of each class (n x D), up to a constant N/2 log(2 pi)."""
-        v = np.asarray(v, dtype=np.float64)
-        if v.ndim == 1:
-            v = v[None, :]
+        """-log p(v | c) of each class density (n x D), up to a constant N/2 log(2 pi)."""
+        v = _rows(v)
         product = v @ self._product
         squares = (v * v) @ self._inverse_psi
         out = np.empty((len(v), len(self.densities)))
@@ -151,26 +166,25 @@ class Judge:
             out[:, c] = 0.5 * ((z**2 / d.variances).sum(axis=1) + residual) + self._constants[c]
         return out
 
-    def _posterior(self, scores: np.ndarray) -> np.ndarray:
-        log_joint = self.log_priors - scores
-        log_joint -= log_joint.max(axis=1, keepdims=True)
-        p = np.exp(log_joint)
-        return p / p.sum(axis=1, keepdims=True)
-
     def probabilities(self, v: np.ndarray) -> np.ndarray:
-        """P(class | v) (n x D), whether v looks like real data or not (see ``outcomes``)."""
-        return self._posterior(self.scores(v))
+        """P(class | v) of the classifier (n x D), whether v looks like real data or not (see ``outcomes``)."""
+        return self.classifier.predict_proba(_rows(v))
 
     def classes(self, v: np.ndarray) -> np.ndarray:
-        """The most probable class of each row, never unclear (n,)."""
-        return np.argmax(self.log_priors - self.scores(v), axis=1)
+        """The classifier's most probable class of each row, never unclear (n,)."""
+        return np.argmax(self.probabilities(v), axis=1)
+
+    def assess(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(probabilities, unclear)``: the classifier's P(c | v) (n x D), and whether v is out of the
+        distribution of every class (n,). One call gives what the Morph page shows in a frame."""
+        v = _rows(v)
+        return self.probabilities(v), np.all(self.scores(v) > self.thresholds, axis=1)
 
     def classify(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(labels, unclear)``: the most probable class (n,) and whether v is out of its distribution (n,)."""
-        scores = self.scores(v)
-        labels = np.argmax(self.log_priors - scores, axis=1)
-        unclear = scores[np.arange(len(labels)), labels] > self.thresholds[labels]
-        return labels, unclear
+        """``(labels, unclear)``: the classifier's class (n,), and whether v is out of the distribution of
+        every class (n,)."""
+        probabilities, unclear = self.assess(v)
+        return np.argmax(probabilities, axis=1), unclear
 
     def outcomes(self, v: np.ndarray) -> np.ndarray:
         """Class index of each row, or ``UNCLEAR_INDEX`` (-1) where it is unclear (n,)."""
@@ -179,7 +193,12 @@ class Judge:
 
     def shares(self, v: np.ndarray) -> dict[str, float]:
         """Share of the rows per outcome: each class name, then ``UNCLEAR``; the shares sum to 1."""
-        outcomes = self.outcomes(v)
+        return self.outcome_shares(self.outcomes(v))
+
+    def outcome_shares(self, outcomes: np.ndarray) -> dict[str, float]:
+        """Share of each outcome in ``outcomes`` (class indices, ``UNCLEAR_INDEX`` for unclear), named as in
+        ``outcome_names``."""
+        outcomes = np.asarray(outcomes)
         counts = np.bincount(np.where(outcomes < 0, len(self.class_names), outcomes),
                              minlength=len(self.class_names) + 1)
         return {name: float(c) / max(len(outcomes), 1) for name, c in zip(self.outcome_names, counts)}
@@ -194,25 +213,39 @@ def _fit_densities(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[ClassD
 
 def fit_judge(class_names, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
               seed: int = 0) -> Judge:
-    """Fit the class densities on (x, y) and set each class's threshold on out-of-fold scores of its images."""
+    """Fit the classifier and the class densities on (x, y); set each class's threshold on the out-of-fold
+    density scores of its real images; measure the test split (an unclear call counted as a miss)."""
+    from sklearn.decomposition import PCA
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y)
     n_classes = len(class_names)
     folds = np.random.default_rng(seed).permutation(len(x)) % N_FOLDS
-    held_out = np.empty((len(x), n_classes))
+    held_out = np.empty(len(x))
     for f in range(N_FOLDS):
         fitted = _fit_densities(x[folds != f], y[folds != f], n_classes)
-        held_out[folds == f] = np.stack([d.score(x[folds == f]) for d in fitted], axis=1)
-    counts = np.bincount(y, minlength=n_classes)
-    log_priors = np.log(counts / counts.sum())
-    labels = np.argmax(log_priors - held_out, axis=1)
-    thresholds = np.array([np.quantile(held_out[labels == c, c] if np.any(labels == c) else held_out[y == c, c],
-                                       1 - UNCLEAR_RATE) for c in range(n_classes)])
-    judge = Judge(tuple(class_names), _fit_densities(x, y, n_classes), log_priors, thresholds, float("nan"),
+        for c in range(n_classes):
+            rows = (folds == f) & (y == c)
+            held_out[rows] = fitted[c].score(x[rows])
+    thresholds = np.array([np.quantile(held_out[y == c], 1 - UNCLEAR_RATE) for c in range(n_classes)])
+    with warnings.catch_warnings():  # the fit stops at MAX_EPOCHS whether or not its loss has levelled off
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        steps = [MLPClassifier(HIDDEN_LAYER, alpha=1e-2, max_iter=MAX_EPOCHS, random_state=seed)]
+        if min(x.shape) > CLASSIFIER_COMPONENTS:
+            steps.insert(0, PCA(CLASSIFIER_COMPONENTS, random_state=seed))
+        classifier = make_pipeline(*steps).fit(x, y)
+    judge = Judge(tuple(class_names), classifier, _fit_densities(x, y, n_classes), thresholds, float("nan"),
                   float("nan"))
     outcomes = judge.outcomes(x_test)
-    return Judge(judge.class_names, judge.densities, log_priors, thresholds,
-                 float(np.mean(outcomes == np.asarray(y_test))), float(np.mean(outcomes == UNCLEAR_INDEX)))
+    return dataclasses.replace(judge, test_accuracy=float(np.mean(outcomes == np.asarray(y_test))),
+                               test_unclear=float(np.mean(outcomes == UNCLEAR_INDEX)))
+
+
+def _rows(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v[None, :] if v.ndim == 1 else v
 
 
 @functools.lru_cache(maxsize=8)

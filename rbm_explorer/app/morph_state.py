@@ -20,7 +20,7 @@ import time
 import numpy as np
 import param
 
-from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
+from rbm_explorer.analysis.judge import UNCLEAR_INDEX, class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
 from rbm_explorer.app.session_state import SessionState
@@ -366,7 +366,7 @@ class MorphSession(SessionState):
         }
 
     def _judge_chains(self, snap, chain: int, point: dict) -> dict:
-        """The class judge's share of chains per class (empty until its classifier is fitted in the
+        """The class judge's share of chains per class and unclear (empty until it is fitted in the
         background); the watched chain's probability of the released unit's class goes into ``point``."""
         if self._judge is None and self._judge_future is not None and self._judge_future.done():
             try:
@@ -376,10 +376,9 @@ class MorphSession(SessionState):
             self._judge_future = None
         if self._judge is None:
             return {}
-        probabilities = self._judge.probabilities(snap.v)
+        probabilities, unclear = self._judge.assess(snap.v)
         point["probability"] = float(probabilities[chain, self._traced_class_index()])
-        counts = np.bincount(np.argmax(probabilities, axis=1), minlength=len(self._judge.class_names))
-        return {name: float(c) / len(snap.v) for name, c in zip(self._judge.class_names, counts)}
+        return self._judge.outcome_shares(np.where(unclear, UNCLEAR_INDEX, np.argmax(probabilities, axis=1)))
 
     def _record_trace(self, point: dict) -> None:
         """Extend the watched chain's traces by ``point``; a restart (the step count went back) clears them."""

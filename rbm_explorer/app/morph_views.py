@@ -11,7 +11,7 @@ import param
 from panel.custom import JSComponent
 
 from rbm_explorer.app.morph_state import MorphSession
-from rbm_explorer.app.style import ACCENT, TRACE_COLORS, bounded_int_input, tip, tipped
+from rbm_explorer.app.style import ACCENT, TRACE_COLORS, bounded_int_input, tip, tipped, tooltip_below
 
 GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
@@ -76,7 +76,7 @@ class MorphTraces(pn.viewable.Viewer):
     state = param.ClassSelector(class_=MorphSession)
 
     PANELS = (
-        ("input", "released unit input I*", "Input I* of the first released unit (unit 0 without released units)"),
+        ("input", "released unit input I*", "Input I* of the first released unit (hidden without released units)"),
         ("projection", "v · q / |q|", "Projection of the visible state on the label direction q"),
         ("neg_free_energy", "−F(v)", "Minus the free energy of the visible state (log-probability up to log Z)"),
         ("probability", "P(class | v)", "Probability of the traced class (the released unit's, else the starting "
@@ -88,7 +88,7 @@ class MorphTraces(pn.viewable.Viewer):
         """Which chain, which unit's input and which class's probability the plots show. A Markdown line: a
         change of a Bokeh plot's title (or visibility) on a switch reached the browser after Panel had
         replaced the plot's model."""
-        unit = f"I* of released unit {layout[0][0]}" if layout else "no released unit: I* is unit 0's input"
+        unit = f"I* of released unit {layout[0][0]}" if layout else "no released unit, so no I*"
         probability = f"P(class {traced_class} | v)" if traced_class else "no classifier for P(class | v)"
         return f"**Traces of chain {chain}**  \n{unit}; {probability}"
 
@@ -127,6 +127,10 @@ class MorphTraces(pn.viewable.Viewer):
         update(self.state.traces, everything=True)
         self.state.param.watch(lambda event: update(event.new), "traces")
         panes = [pn.pane.Bokeh(fig, margin=(2, 5)) for fig in figures]
+        # I* only where there is a released unit. The plot stays in the page (a hidden Column around it), so a
+        # switch never replaces a Bokeh figure that trace updates may still address
+        panes[0] = pn.Column(panes[0], visible=pn.bind(bool, self.state.param.released_layout), margin=0,
+                             css_classes=["trace-released-input"])
 
         title = pn.pane.Markdown(pn.bind(self._title, self.state.param.watched_chain, self.state.param.released_layout,
                                          self.state.param.traced_class), margin=(0, 10), css_classes=["traces-title"])
@@ -196,9 +200,9 @@ class MorphControls(pn.viewable.Viewer):
                                              description=tip(s.param.start_from))
         run = tipped(pn.widgets.Toggle.from_param(s.param.running, label="Run / pause", color="primary",
                                                   width=100), tip(s.param.running))
-        step = pn.widgets.Button(label="Step", width=60, description="Pause and advance one frame's worth of sweeps")
+        step = pn.widgets.Button(label="Step", width=60, description=tooltip_below("Pause and advance one frame's worth of sweeps"))
         step.on_click(lambda event: s.run_action(s.step_once))
-        reset = pn.widgets.Button(label="Reset", width=60, description="Restart the chains from the starting images at sweep 0")
+        reset = pn.widgets.Button(label="Reset", width=60, description=tooltip_below("Restart the chains from the starting images at sweep 0"))
         reset.on_click(lambda event: s.run_action(s.reset))
         speed = tipped(pn.widgets.IntSlider.from_param(s.param.steps_per_frame, label="Sweeps per frame", width=250),
                        tip(s.param.steps_per_frame))

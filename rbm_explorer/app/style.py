@@ -34,6 +34,16 @@ def tipped(widget, text: str):
     return pn.Row(widget, pn.widgets.TooltipIcon(value=text, margin=(18, 0, 0, -6)), margin=0)
 
 
+def tooltip_below(text: str):
+    """A button's hover tooltip shown under it, for buttons side by side: Panel's default opens to the right
+    and covers the next button (the Train page's Start tooltip hid Stop). A new Bokeh model per call, as each
+    belongs to one session's document."""
+    from bokeh.models import Tooltip
+
+    return Tooltip(content=text, position="bottom_center", attachment="below", syncable=False,
+                   stylesheets=[":host { white-space: initial; max-width: 260px; }"])
+
+
 def bounded_int_input(state, name: str, label: str, width: int | None = None, show_label: bool = True):
     """An integer input for ``state.<name>`` that only ever holds a value in the parameter's bounds. A value
     out of range, or not a whole number, is refused at the control: the input goes back to the value in use

@@ -7,7 +7,7 @@ import numpy as np
 import panel as pn
 import param
 
-from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip
+from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tooltip_below
 from rbm_explorer.app.train_settings import offered_datasets
 from rbm_explorer.app.train_state import TrainSession
 
@@ -78,10 +78,11 @@ class TrainControls(pn.viewable.Viewer):
     def _actions(self):
         s = self.state
         start = pn.widgets.Button(label="Start", color="primary", width=125, disabled=s.param.running,
-                                  description="Train a new model with these settings in the background")
+                                  description=tooltip_below("Train a new model with these settings in the background"))
         start.on_click(lambda event: s.start())
         stop = pn.widgets.Button(label="Stop", color="danger", width=125, disabled=pn.bind(_not, s.param.running),
-                                 description="Stop after the current update and write a checkpoint you can resume")
+                                 description=tooltip_below("Stop after the current update and write a checkpoint you "
+                                                           "can resume"))
         stop.on_click(lambda event: s.stop())
         resume = pn.widgets.Button(
             label=s.param.resume_label, color="warning", width=CONTROL_WIDTH - 20, css_classes=["train-resume"],
@@ -205,11 +206,16 @@ class TrainCurves(pn.viewable.Viewer):
         """A plot whose layout fits the run's constraint (a DynamicMap must keep one layout, so each kind of
         run gets its own)."""
         quadratic = constraint == "quadratic"
-        title = "Label alignment (no constraint)" if constraint == "none" else "Constraint residual (log scale)"
+        from bokeh.models import LogTicker
+
+        title = "Label alignment (no constraint)" if constraint == "none" else "Constraint residual"
         ylabel = "residual" if quadratic else "max |q·w|/(|q||w|)"
         dmap = hv.DynamicMap(pn.bind(self._residuals, residuals=self.state.param.residuals, quadratic=quadratic))
         dmap = dmap.opts(width=CURVE_WIDTH, height=CURVE_HEIGHT + (30 if quadratic else 0), toolbar=None, logy=True,
                          title=title, ylabel=ylabel, show_legend=quadratic, legend_position="bottom", legend_cols=2,
+                         # few labels, one significant digit: within one decade a log axis otherwise labels every
+                         # minor tick as 1.100e-16, 1.000e-16, 9.000e-17, ... on top of each other
+                         yticks=LogTicker(desired_num_ticks=3), yformatter="%.0e", xticks=4,
                          fontsize={"title": 11, "labels": 9, "ticks": 8, "legend": 8}, show_grid=True)
         return pn.pane.HoloViews(dmap, linked_axes=False, css_classes=["train-residual"], margin=(5, 10))
 
