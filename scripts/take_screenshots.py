@@ -29,6 +29,7 @@ def main() -> None:
         page.goto(url + "/explorer")
         page.locator(".morph-grid canvas").first.wait_for(timeout=120_000)
         wait_until(lambda: "Sweep" in status(page), 120, what="running chains")
+        wait_until(lambda: "Judge" in status(page), 120, what="the class judge's shares")
         time.sleep(4)
         page.get_by_role("button", name="Flip unit 0").click()
         page.mouse.move(5, 600)
@@ -45,6 +46,9 @@ def main() -> None:
         page.get_by_role("button", name="Start").first.click()
         page.mouse.move(5, 600)
         time.sleep(12)
+        # clicking Start scrolled the page's main area to it: back to the top
+        page.evaluate("window.scrollTo(0, 0); document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
+        time.sleep(0.5)
         page.screenshot(path=str(DOCS / "train.png"))
         assert page.foreign_requests == [], page.foreign_requests
     print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(DOCS.glob("*.png"))))

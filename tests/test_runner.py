@@ -9,6 +9,19 @@ import pytest
 from browser_support import wait_until
 
 from rbm_explorer.live import ExecutionPolicy, Runner, ThreadPerRunner
+from rbm_explorer.live.pool import SharedPool
+
+
+@pytest.fixture(params=["thread-per-runner", "shared-pool"])
+def policy(request):
+    """Every behaviour of the runner holds whoever runs its ticks: its own thread, or the shared pool."""
+    if request.param == "thread-per-runner":
+        yield ThreadPerRunner()
+        return
+    pool = SharedPool(workers=2, name="rbm-test-pool")
+    yield pool
+    pool.shutdown()
+    assert pool.tasks == 0
 
 
 class Counter:
@@ -43,21 +56,25 @@ class Counter:
         return self.halves
 
 
-def test_commands_run_between_steps_and_their_results_come_back():
+def test_commands_run_between_steps_and_their_results_come_back(policy):
     counter = Counter()
-    with Runner(counter, name="rbm-test-runner").start() as runner:
+    with Runner(counter, name="rbm-test-runner", policy=policy).start() as runner:
         runner.wait_until(lambda s: s["halves"] >= 20, 30)
         results = [runner.call(Counter.add, 1) for _ in range(20)]
         assert all(r % 2 == 0 for r in results), "a command landed in the middle of a step"
         assert results == sorted(results)
         snap = runner.wait_until(lambda s: s["commands"] == 20, 30)
         assert snap["halves"] % 2 == 0 and snap["running"]
-    assert counter.closed == 1 and counter.threads == {"rbm-test-runner"}
+    assert counter.closed == 1
+    if isinstance(policy, ThreadPerRunner):
+        assert counter.threads == {"rbm-test-runner"}
+    else:
+        assert counter.threads <= {"rbm-test-pool-0", "rbm-test-pool-1"}
 
 
-def test_a_target_rate_is_kept_and_pause_stops_stepping():
+def test_a_target_rate_is_kept_and_pause_stops_stepping(policy):
     counter = Counter()
-    with Runner(counter, steps_per_second=50).start() as runner:
+    with Runner(counter, steps_per_second=50, policy=policy).start() as runner:
         time.sleep(1.0)
         steps = counter.halves // 2
         assert 10 <= steps <= 75, f"{steps} steps in 1 s at a target of 50/s"  # the cap is the point; a loaded machine may do fewer
@@ -74,9 +91,9 @@ def test_a_target_rate_is_kept_and_pause_stops_stepping():
         runner.steps_per_second = 0
 
 
-def test_a_failing_step_pauses_with_the_error_and_a_failing_command_does_not():
+def test_a_failing_step_pauses_with_the_error_and_a_failing_command_does_not(policy):
     counter = Counter(fail_at=5)
-    runner = Runner(counter).start()
+    runner = Runner(counter, policy=policy).start()
     try:
         snap = runner.wait_until(lambda s: s["error"] is not None, 30, what="the error")
         assert "ArithmeticError: step failed on purpose" in snap["error"] and not snap["running"]
@@ -88,10 +105,10 @@ def test_a_failing_step_pauses_with_the_error_and_a_failing_command_does_not():
     assert counter.closed == 1
 
 
-def test_a_finished_computation_ends_the_run_and_later_commands_run_inline():
+def test_a_finished_computation_ends_the_run_and_later_commands_run_inline(policy):
     counter = Counter(finish_at=10)
     ended = threading.Event()
-    runner = Runner(counter, on_exit=ended.set).start()
+    runner = Runner(counter, on_exit=ended.set, policy=policy).start()
     assert ended.wait(30) and not runner.alive
     assert counter.halves == 20 and counter.closed == 1
     assert runner.call(Counter.add, 1) == 22  # after the end: at once, on this thread
@@ -143,7 +160,7 @@ def test_the_execution_policy_is_the_one_place_that_decides_who_runs_the_ticks()
     assert all(not r.alive for r in runners)
 
 
-def test_an_exception_escaping_the_loop_is_recorded_not_lost():
+def test_an_exception_escaping_the_loop_is_recorded_not_lost(policy):
     class Broken(Counter):
         def snapshot(self, status):
             if self.halves > 10:
@@ -151,7 +168,7 @@ def test_an_exception_escaping_the_loop_is_recorded_not_lost():
             return super().snapshot(status)
 
     counter = Broken()
-    runner = Runner(counter, publish_hz=1000, policy=ThreadPerRunner()).start()
+    runner = Runner(counter, publish_hz=1000, policy=policy).start()
     wait_until(lambda: not runner.alive, 30, what="the broken runner to end")
     assert "SystemError: publishing broke" in (runner.error or "") and counter.closed == 1
     assert runner.snapshot()["halves"] <= 10  # the last good snapshot stays

@@ -227,6 +227,9 @@ def _png_stream(state: MorphSession):
     return io.BytesIO(state.snapshot_png())
 
 
+STATUS_HEIGHT = 64  # three lines: sweeps, rate, three released units and a judge of four classes and unclear
+
+
 class MorphStatus(pn.viewable.Viewer):
     """Sweeps, rate, the released units and the judge's class shares in one line under the grid, and any
     error, whole, in a box under it."""
@@ -249,7 +252,7 @@ class MorphStatus(pn.viewable.Viewer):
         def text():
             return self._text(*(getattr(s, name) for name in names))
 
-        line = StatusLine(html=text(), width=GRID_PIXELS, height=48)
+        line = StatusLine(html=text(), width=GRID_PIXELS, height=STATUS_HEIGHT)
         last = [0.0]
 
         def refresh(*events):

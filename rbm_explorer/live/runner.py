@@ -84,6 +84,9 @@ class Runner:
     on_exit : callable or None
         Called once on the runner's thread after the run has ended and ``close`` has run (a slot of a budget
         is given back there).
+
+    The attribute ``share`` (None: 1) is this runner's weight when a shared pool divides the workers' time
+    between busy runners (``live.pool``).
     """
 
     def __init__(self, computation: LiveComputation, steps_per_second: float | None = None, publish_hz: float = 30.0,
@@ -96,6 +99,8 @@ class Runner:
         self.steps_per_second = steps_per_second
         self._policy = policy
         self._on_exit = on_exit
+        self._waker: Callable[[], None] | None = None
+        self.share: float | None = None
         self._lock = threading.Lock()
         self._commands: collections.deque = collections.deque()
         self._run = threading.Event()
@@ -126,7 +131,7 @@ class Runner:
             raise ValueError(f"steps_per_second must be positive or None, got {value}")
         self._target = value
         if hasattr(self, "_wake"):
-            self._wake.set()
+            self._signal()
 
     def start(self) -> "Runner":
         """Launch the runner (the first time) and run."""
@@ -137,13 +142,13 @@ class Runner:
             from rbm_explorer.live.policy import default_policy
 
             self._handle = (self._policy or default_policy()).launch(self)
-        self._wake.set()
+        self._signal()
         return self
 
     def pause(self) -> None:
         """Stop stepping (commands are still applied and published)."""
         self._run.clear()
-        self._wake.set()
+        self._signal()
 
     @property
     def running(self) -> bool:
@@ -167,7 +172,7 @@ class Runner:
         """End the run at the next step boundary, run the computation's ``close`` and wait for both. True when
         the run has ended (or never started); idempotent."""
         self._stop.set()
-        self._wake.set()
+        self._signal()
         if self._handle is None:
             return True
         return self._ended.wait(timeout)
@@ -184,7 +189,7 @@ class Runner:
         the runner starts and after it ends, the command runs at once, on the caller's thread."""
         future: Future = Future()
         self._commands.append((command, args, future))
-        self._wake.set()
+        self._signal()
         if not self.alive:
             self._apply_commands()
             self._publish()
@@ -219,6 +224,11 @@ class Runner:
         """Nothing more will be stepped: stopped, or the computation finished. The policy then calls
         ``finish`` and lets the runner go."""
         return self._stop.is_set() or bool(getattr(self.computation, "finished", False))
+
+    def attach_waker(self, waker: Callable[[], None]) -> None:
+        """``waker()`` is called whenever the runner has new work for its policy: a command, a control change,
+        a stop. A pool uses it to put a parked or sleeping runner back in its queue."""
+        self._waker = waker
 
     def wait(self, delay: float | None) -> None:
         """Sleep until ``delay`` seconds have passed (None: until woken), or less when woken by a command, a
@@ -295,6 +305,12 @@ class Runner:
                 self._on_exit()
 
     # --- internals -----------------------------------------------------------------------------------------
+    def _signal(self) -> None:
+        self._wake.set()
+        waker = getattr(self, "_waker", None)
+        if waker is not None:
+            waker()
+
     def _error_text(self, exc: BaseException) -> str:
         describe = getattr(self.computation, "on_error", None)
         return describe(exc) if describe is not None else _describe(exc)
