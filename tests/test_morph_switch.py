@@ -186,6 +186,7 @@ def test_the_data_switch_in_the_browser_walks_the_families_and_flips_each_releas
         # for a model of the previous grid or card that it has already dropped ("reference pNNN isn't known").
         # Nothing on the page changes; every other page error fails the test.
         errors = [e for e in page.page_errors if not re.fullmatch(r"reference p\d+ isn't known", e)]
+        print(f"page errors: {len(page.page_errors)} ({page.page_errors})")
         assert errors == [], errors
 
 

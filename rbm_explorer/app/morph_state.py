@@ -20,7 +20,7 @@ import time
 import numpy as np
 import param
 
-from rbm_explorer.analysis.judge import UNCLEAR_INDEX, class_judge_future, dataset_for, label_direction
+from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
 from rbm_explorer.app.session_state import SessionState
@@ -29,6 +29,7 @@ from rbm_explorer.catalog import ModelEntry, families
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
 FRAMES_PER_SECOND = 20  # frames sent to the page per second while the chains run
+JUDGE_PERIOD_S = 0.25  # the judge's class shares of all chains are recomputed at most 4 times a second
 POLL_PERIOD_MS = 20  # the page looks for a new snapshot this often, so a frame waits at most 20 ms to be sent
 NOISE = "noise"
 RELEASED_MODES = ("on", "free", "off")
@@ -144,6 +145,7 @@ class MorphSession(SessionState):
         self.released_classes = list(entry.metadata.get("released_classes") or [None] * len(self.released_units))
         spec = self._dataset_spec(entry)
         self._judge = None
+        self._judged_at, self._judged_commands, self._shares = -float("inf"), -1, {}
         self._directions = {}
         self._spec = spec
         # the classifier is fitted in the background (seconds for 48 x 48 faces); poll() picks it up
@@ -376,9 +378,15 @@ class MorphSession(SessionState):
             self._judge_future = None
         if self._judge is None:
             return {}
-        probabilities, unclear = self._judge.assess(snap.v)
-        point["probability"] = float(probabilities[chain, self._traced_class_index()])
-        return self._judge.outcome_shares(np.where(unclear, UNCLEAR_INDEX, np.argmax(probabilities, axis=1)))
+        point["probability"] = float(self._judge.probabilities(snap.v[chain:chain + 1])[0, self._traced_class_index()])
+        # all 64 chains cost about 2 ms (benchmarks/judge.py), on the session's event loop: judged a few times a
+        # second, which is as often as the status line shows them, and at once after a command or a pause
+        now = time.monotonic()
+        if (not self.class_shares or now - self._judged_at >= JUDGE_PERIOD_S or snap.commands != self._judged_commands
+                or not snap.running):
+            self._judged_at, self._judged_commands = now, snap.commands
+            self._shares = self._judge.outcome_shares(self._judge.outcomes(snap.v))
+        return self._shares
 
     def _record_trace(self, point: dict) -> None:
         """Extend the watched chain's traces by ``point``; a restart (the step count went back) clears them."""

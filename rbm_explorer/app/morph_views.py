@@ -148,6 +148,10 @@ class ReleasedUnitControls(pn.viewable.Viewer):
         for watcher in getattr(self, "_watchers", []):
             s.param.unwatch(watcher)
         self._watchers = []
+        # param calls the watchers it collected for a batch of changes even when one of them unwatches
+        # another: without this build number a sync of the previous build's widgets could run after they had
+        # left the page
+        self._build = build = getattr(self, "_build", 0) + 1
         if not layout:  # the text follows the variant without rebuilding the card
             return pn.pane.Markdown(pn.bind(lambda variant: "*This variant has no released units: every hidden unit "
                                             "is " + ("unconstrained.*" if variant == "unconstrained" else "constrained.*"),
@@ -170,7 +174,7 @@ class ReleasedUnitControls(pn.viewable.Viewer):
             flip.on_click(lambda event, k=k: s.run_action(s.flip, k))
 
             def sync(modes, group=group, k=k):  # the published mode is the source of truth
-                if k < len(modes) and modes[k] in ("on", "free", "off") and group.value != modes[k]:
+                if build == self._build and k < len(modes) and modes[k] in ("on", "free", "off") and group.value != modes[k]:
                     group.value = modes[k]
 
             self._watchers.append(s.param.watch(lambda event, sync=sync: sync(event.new), "released_modes"))
