@@ -10,10 +10,14 @@ from rbm_explorer.io import load_model
 from rbm_explorer.pictures import image_shape_of, tile_chains
 from rbm_explorer.resources import bundled_model
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
+from rbm_explorer.live import shared_pool
 
 
 def sampler_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("rbm-sampler")]
+    """The live samplers of this process: threads of workers started on their own, and pool tasks of the
+    app's sessions."""
+    return ([t for t in threading.enumerate() if t.name.startswith("rbm-sampler")]
+            + [n for n in shared_pool().runner_names() if n.startswith("rbm-sampler")])
 
 
 def test_tile_chains_lays_out_a_grid_with_gaps():

@@ -17,13 +17,16 @@ from rbm_explorer.analysis.judge import UNCLEAR, class_judge
 from rbm_explorer.app.budget import CapacityError, ThreadBudget
 from rbm_explorer.analysis.morph import released_setting_for_class
 from rbm_explorer.app.morph_state import MorphSession
+from rbm_explorer.live import shared_pool
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 MNIST01 = {"name": "mnist", "digits": "0,1", "threshold": 0.5}
 
 
 def sampler_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("rbm-sampler") and t.is_alive()]
+    """The sessions' live samplers: tasks of the shared pool (and any thread a worker started on its own)."""
+    return ([t for t in threading.enumerate() if t.name.startswith("rbm-sampler") and t.is_alive()]
+            + [n for n in shared_pool().runner_names() if n.startswith("rbm-sampler")])
 
 
 def run_until(state, steps, timeout=120.0):
@@ -417,3 +420,35 @@ def test_only_unawaited_closed_socket_writes_are_dropped_from_the_log():
         assert seen == ["Task exception was never retrieved"]
     finally:
         loop.close()
+
+
+SET_VISIBILITY = """state => {
+    Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+@pytest.mark.browser
+def test_a_hidden_tab_stops_its_chains_and_they_go_on_when_it_is_shown_again():
+    """The page reports document.visibilityState (a tab in the background, a minimised window): hidden, its
+    chains wait and cost the server nothing; shown again, they go on from where they were. Headless Chromium
+    never hides a page by itself, so the test sets the state the browser would and sends the same event."""
+    with served_app() as url, chromium_page() as page:
+        page.goto(url)
+        page.locator(".morph-grid canvas").first.wait_for(timeout=90_000)
+        wait_until(lambda: sweeps(page) > 20, 90, what="chains running")
+        page.evaluate(SET_VISIBILITY, "hidden")
+
+        def still_for(seconds):  # the report reaches the server, and the last frames the page
+            before = sweeps(page)
+            page.wait_for_timeout(seconds * 1000)
+            return sweeps(page) == before
+
+        wait_until(lambda: still_for(1.5), 60, what="the hidden tab's chains to stop")
+        held = sweeps(page)
+        page.wait_for_timeout(2000)
+        assert sweeps(page) == held, "the chains of a hidden tab kept running"
+        page.evaluate(SET_VISIBILITY, "visible")
+        wait_until(lambda: sweeps(page) > held + 20, 60, what="the chains to go on once the tab is shown")
+        assert sweeps(page) < held + 2000  # they went on from where they were, not from a long run in the dark
+        assert page.page_errors == [], page.page_errors

@@ -21,6 +21,7 @@ from rbm_explorer.catalog import read_run_checkpoint as read_checkpoint
 from rbm_explorer.io import load_model
 from rbm_explorer.training.loop import Trainer, initialize_rbm
 from rbm_explorer.training.recipes import prepare_recipe
+from rbm_explorer.live import shared_pool
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TINY = dict(dataset="mnist", digits="0,1", hidden=16, epochs=2, batch_size=100, chains=64, gibbs_steps=1,
@@ -37,7 +38,9 @@ def home(tmp_path, monkeypatch):
 
 
 def trainer_threads():
-    return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX) and t.is_alive()]
+    """The live training runs: tasks of the shared pool (and any thread of a runner started on its own)."""
+    return ([t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX) and t.is_alive()]
+            + [n for n in shared_pool().runner_names() if n.startswith(THREAD_PREFIX)])
 
 
 def session(budget=None, **settings) -> TrainSession:

@@ -14,5 +14,7 @@ def build_morph_page(session: ExplorerSession):
     state = MorphSession(n_chains=MORPH_CHAINS, seed=0)
     session.on_close(state.close)
     add_frame_callback(session, state.poll, period_ms=POLL_PERIOD_MS)
-    session.param.watch(lambda event: setattr(state, "hidden", event.new != "morph"), "active_page")
+    # another page, or a tab the browser hides: the chains wait, and cost the shared pool nothing
+    session.param.watch(lambda event: setattr(state, "hidden", not session.showing("morph")),
+                        ["active_page", "tab_visible"])
     return MorphPage(state=state)

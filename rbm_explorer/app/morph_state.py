@@ -23,6 +23,7 @@ import param
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
 from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
+from rbm_explorer.live import shared_pool
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.pictures import image_shape_of, mosaic_png, tile_chains
 from rbm_explorer.catalog import ModelEntry, families
@@ -163,7 +164,8 @@ class MorphSession(SessionState):
                 old.stop()
             engine = GibbsEngine(self.rbm, self.n_chains, seed=self.seed, init_v=self._start_v, beta=self.beta)
             self._worker = SamplerWorker(engine, steps_per_second=self._target_rate(), trace_length=0,
-                                         publish_hz=FRAMES_PER_SECOND * 1.5)
+                                         publish_hz=FRAMES_PER_SECOND * 1.5, policy=shared_pool())
+            self._worker.runner.share = self._share()
         if restart:
             self.reset()
         if self.running and not self.hidden:
@@ -233,6 +235,11 @@ class MorphSession(SessionState):
     def _target_rate(self) -> float:
         return float(self.steps_per_frame * FRAMES_PER_SECOND)
 
+    def _share(self) -> float:
+        """This session's weight in the shared pool: its requested sweeps per second over the default's, so
+        that a loaded server slows every session in proportion to what it asked for."""
+        return self._target_rate() / (self.param.steps_per_frame.default * FRAMES_PER_SECOND)
+
     @param.depends("running", "hidden", watch=True)
     def _on_running(self):
         # a session on another page of the explorer costs no CPU; the chains go on where they were when the
@@ -245,6 +252,7 @@ class MorphSession(SessionState):
     @param.depends("steps_per_frame", watch=True)
     def _on_speed(self):
         self._worker.steps_per_second = self._target_rate()
+        self._worker.runner.share = self._share()
 
     @param.depends("beta", watch=True)
     def _on_beta(self):

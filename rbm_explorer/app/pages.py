@@ -30,6 +30,12 @@ class ExplorerSession(param.Parameterized):
 
     opened_model = param.String(default="", doc="Path of the model the user opened or saved last")
     active_page = param.String(default="", doc="Slug of the page on screen")
+    tab_visible = param.Boolean(default=True, doc="The browser shows the tab (document.visibilityState, which "
+                                                  "the page reports)")
+
+    def showing(self, slug: str) -> bool:
+        """Whether page ``slug`` is on a screen now: chosen, in a tab the browser shows."""
+        return self.active_page == slug and self.tab_visible
 
     def __init__(self, **params):
         super().__init__(**params)

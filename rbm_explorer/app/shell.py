@@ -7,7 +7,8 @@
   start, while numba loads or compiles its kernels, never shows a blank page;
 * builds other pages the first time they are opened, and shows a page's failure (including a full server:
   ``CapacityError``) as a message in that page, with a retry button, instead of breaking the session;
-* stops every thread (and checkpoints training) in ``pn.state.on_session_destroyed``.
+* stops every thread (and checkpoints training) in ``pn.state.on_session_destroyed``;
+* reports whether the browser shows the tab (``TabVisibility``), so that a hidden tab's chains wait.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 
 import holoviews as hv
 import panel as pn
+import param
+from panel.custom import JSComponent
 
 from rbm_explorer.app.budget import CapacityError
 from rbm_explorer.app.pages import ExplorerSession, drop_orphaned_socket_writes, ordered_pages
@@ -45,6 +48,22 @@ def _loading(text: str):
                          "after a fresh install.", css_classes=["loading-message"]),
         css_classes=["page-loading"], margin=40,
     )
+
+
+class TabVisibility(JSComponent):
+    """Nothing to see: it sets ``tab_visible`` from the page's ``document.visibilityState`` whenever the
+    browser shows or hides the tab (another tab, a minimised window, a locked screen)."""
+
+    tab_visible = param.Boolean(default=True)
+
+    _esm = """
+    export function render({ model }) {
+      const report = () => { model.tab_visible = document.visibilityState === "visible"; };
+      document.addEventListener("visibilitychange", report);
+      report();
+      return document.createElement("span");
+    }
+    """
 
 
 class Explorer:
@@ -98,6 +117,9 @@ class Explorer:
                    pn.pane.Markdown("Restricted Boltzmann Machines and the physics they learn. "
                                     "Every page is also a library function and an `rbm-explorer` command.",
                                     css_classes=["sidebar-note"])]
+        visibility = TabVisibility(width=0, height=0, margin=0, css_classes=["tab-visibility"])
+        visibility.param.watch(lambda event: setattr(self.session, "tab_visible", event.new), "tab_visible")
+        sidebar.append(visibility)
         # Bootstrap: every script and style of this template is bundled with Panel and served locally (the Fast
         # templates add a web font from fonts.googleapis.com, which would break offline use).
         template = pn.template.BootstrapTemplate(

@@ -26,7 +26,7 @@ from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.app.train_settings import offered_datasets, recipe_from_settings, settings_problems
 from rbm_explorer.catalog import ResumeOffer, checkpoints_dir, newest_checkpoint, read_run_checkpoint, user_models_dir
 from rbm_explorer.datasets.faces import ATTRIBUTES
-from rbm_explorer.live import Runner
+from rbm_explorer.live import Runner, shared_pool
 from rbm_explorer.training.checkpoint import RUN_METADATA_KEY
 from rbm_explorer.training.config import ALGORITHMS
 from rbm_explorer.training.live_run import FINAL_PHASES, TrainingRun, problem_text
@@ -220,7 +220,8 @@ class TrainSession(SessionState):
         try:
             run = TrainingRun(recipe, run_name, checkpoints_dir() / f"{run_name}.npz", resume_from)
             runner = Runner(run, self._pace(), publish_hz=PUBLISH_HZ, name=f"{THREAD_PREFIX}-{run_name}",
-                            on_exit=lambda: self._budget.release(self))
+                            on_exit=lambda: self._budget.release(self), policy=shared_pool())
+            runner.share = 1.0  # as much of the pool as one Morph session at its default speed
             self._run, self._runner, self._last_version = run, runner, -1
             self.publish(
                 running=True, phase="preparing", error="", saved_path="", can_save=False, run_name=run_name,

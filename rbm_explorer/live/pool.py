@@ -91,6 +91,11 @@ class SharedPool(ExecutionPolicy):
         with self._cond:
             return len(self._tasks)
 
+    def runner_names(self) -> list[str]:
+        """The names of the runners the pool serves now."""
+        with self._cond:
+            return [task.runner.name for task in self._tasks.values()]
+
     def counts(self) -> dict[str, int]:
         """How many tasks are ready, running, sleeping for their rate, and parked."""
         with self._cond:
