@@ -118,14 +118,13 @@ def session_cpu(seconds: float) -> dict:
     import panel as pn
     from bokeh.document import Document
 
-    from rbm_explorer.app.budget import ThreadBudget
     from rbm_explorer.app.morph_state import MorphSession
     from rbm_explorer.app.morph_views import MorphPage
 
     from rbm_explorer.app.shell import limit_blas_threads
 
     limit_blas_threads()  # as the served app does
-    state = MorphSession(n_chains=64, seed=0, budget=ThreadBudget(1))
+    state = MorphSession(n_chains=64, seed=0)
     try:
         pn.panel(MorphPage(state=state)).get_root(Document())
         time.sleep(1.0)

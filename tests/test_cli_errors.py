@@ -65,6 +65,13 @@ def test_serve_rejects_a_port_outside_1_to_65535_while_parsing(port):
     assert "ERROR" not in result.stderr and "serving:" not in result.stderr
 
 
+@pytest.mark.parametrize("flag", ["--max-sessions", "--max-training-runs"])
+def test_serve_refuses_a_bound_below_one(flag):
+    result = cli("serve", flag, "0", check=False)
+    assert result.returncode == 2
+    assert f"{flag} must be at least 1, got 0" in result.stderr and "serving:" not in result.stderr
+
+
 def test_serve_on_a_port_in_use_says_so_and_exits_2():
     with socket.socket() as busy:
         busy.bind(("localhost", 0))

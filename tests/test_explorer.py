@@ -14,7 +14,7 @@ import pytest
 from browser_support import chromium_page, free_port, served_app, tiles_from_png, wait_until
 
 from rbm_explorer.analysis.judge import UNCLEAR, class_judge
-from rbm_explorer.app.budget import CapacityError, ThreadBudget
+from rbm_explorer.app.budget import Budget, CapacityError
 from rbm_explorer.analysis.morph import released_setting_for_class
 from rbm_explorer.app.morph_state import MorphSession
 from rbm_explorer.live import shared_pool
@@ -49,8 +49,7 @@ def test_released_setting_for_class():
 
 
 def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts():
-    budget = ThreadBudget(limit=4)
-    state = MorphSession(n_chains=64, seed=1, budget=budget)
+    state = MorphSession(n_chains=64, seed=1)
     try:
         assert state.family == "MNIST 0/1" and state.variant == "linear, 1 released" and state.start_from == "0"
         state.steps_per_frame = 60  # 1200 sweeps/s target: as fast as the machine goes
@@ -98,7 +97,7 @@ def test_frames_are_paced_but_a_command_is_sent_at_once(monkeypatch):
     to one frame per 4 s here, so that the command's frame cannot be a paced one."""
     from rbm_explorer.app import morph_state
 
-    state = MorphSession(n_chains=16, seed=0, budget=ThreadBudget(limit=1))
+    state = MorphSession(n_chains=16, seed=0)
     try:
         state.steps_per_frame = 60  # snapshots far more often than frames
         run_until(state, 20)
@@ -117,7 +116,7 @@ def test_frames_are_paced_but_a_command_is_sent_at_once(monkeypatch):
 def test_a_hidden_morph_page_costs_no_sampling_and_comes_back_where_it_was():
     """Another page of the explorer on screen: the Morph chains wait (a classroom of sessions sitting on the
     Train page samples nothing), then go on from the same sweep when the page is shown again."""
-    state = MorphSession(n_chains=16, seed=0, budget=ThreadBudget(limit=1))
+    state = MorphSession(n_chains=16, seed=0)
     try:
         run_until(state, 10)
         state.hidden = True
@@ -135,7 +134,7 @@ def test_a_hidden_morph_page_costs_no_sampling_and_comes_back_where_it_was():
 
 
 def test_automatic_flip_happens_at_the_chosen_sweep():
-    state = MorphSession(n_chains=8, seed=2, budget=ThreadBudget(limit=2))
+    state = MorphSession(n_chains=8, seed=2)
     try:
         state.running = False
         state.auto_flip_step = 7
@@ -155,7 +154,7 @@ def test_automatic_flip_happens_at_the_chosen_sweep():
 
 
 def test_bad_actions_are_reported_not_raised():
-    state = MorphSession(n_chains=4, seed=3, budget=ThreadBudget(limit=1))
+    state = MorphSession(n_chains=4, seed=3)
     try:
         state.run_action(state.set_released, 5, "on")
         assert "out of range" in state.error
@@ -167,17 +166,22 @@ def test_bad_actions_are_reported_not_raised():
         state.close()
 
 
-def test_the_sampler_budget_turns_extra_sessions_away_with_a_message():
-    budget = ThreadBudget(limit=1)
-    first = MorphSession(n_chains=4, seed=0, budget=budget)
-    try:
-        with pytest.raises(CapacityError, match="--max-samplers"):
-            MorphSession(n_chains=4, seed=0, budget=budget)
-    finally:
-        first.close()
-    second = MorphSession(n_chains=4, seed=0, budget=budget)
-    second.close()
-    assert budget.in_use == 0
+def test_the_session_budget_counts_holders_and_names_its_flag(monkeypatch):
+    budget = Budget()
+    first, second = object(), object()
+    monkeypatch.setenv("RBM_EXPLORER_MAX_SESSIONS", "1")
+    budget.acquire(first)
+    budget.acquire(first)  # the same holder twice is one slot
+    with pytest.raises(CapacityError, match="already has 1 sessions, its limit .*--max-sessions"):
+        budget.acquire(second)
+    budget.release(first)
+    budget.acquire(second)
+    assert budget.in_use == 1 and budget.holds(second) and not budget.holds(first)
+    monkeypatch.setenv("RBM_EXPLORER_MAX_SESSIONS", "0")
+    with pytest.raises(ValueError, match="RBM_EXPLORER_MAX_SESSIONS must be a positive integer"):
+        budget.limit
+    monkeypatch.delenv("RBM_EXPLORER_MAX_SESSIONS")
+    assert budget.limit == 60
 
 
 # --- in the browser -------------------------------------------------------------------------------------------
@@ -248,10 +252,10 @@ def serve_in_process(limit=None):
     """Serve the explorer inside the test process, with short session lifetimes, so the test sees threads."""
     import panel as pn
 
-    from rbm_explorer.app.budget import SAMPLERS
+    from rbm_explorer.app.budget import SESSIONS
     from rbm_explorer.app.shell import build_explorer
 
-    SAMPLERS.limit = limit
+    SESSIONS.limit = limit
     port = free_port()
     # 5 s, not less: a session discarded before its page's websocket connects is remade without its request,
     # and Panel then points the stylesheets at the CDN (seen with 500 ms on a loaded machine).
@@ -262,7 +266,7 @@ def serve_in_process(limit=None):
 
 @pytest.mark.browser
 def test_five_sessions_opened_and_closed_leave_no_sampler_thread():
-    from rbm_explorer.app.budget import SAMPLERS
+    from rbm_explorer.app.budget import SESSIONS
 
     before = len(sampler_threads())
     server, url = serve_in_process()
@@ -273,16 +277,18 @@ def test_five_sessions_opened_and_closed_leave_no_sampler_thread():
                 wait_until(lambda: sweeps(page) > 5, 90, what="a running session")
                 assert len(sampler_threads()) >= before + 1
                 page.goto("about:blank")
-        wait_until(lambda: len(sampler_threads()) == before and SAMPLERS.in_use == 0, 90,
-                   what="every session's sampler thread to stop")
+        wait_until(lambda: len(sampler_threads()) == before and SESSIONS.in_use == 0, 90,
+                   what="every session's sampler to stop")
     finally:
         server.stop()
-        SAMPLERS.limit = None
+        SESSIONS.limit = None
 
 
 @pytest.mark.browser
-def test_a_session_over_the_sampler_bound_gets_a_message_and_can_retry():
-    from rbm_explorer.app.budget import SAMPLERS
+def test_a_session_over_the_session_bound_gets_a_message_and_can_come_back():
+    """With --max-sessions 1 a second tab gets a page that says the server is full and starts no work; once
+    the first session has ended, reloading the second tab gives the explorer."""
+    from rbm_explorer.app.budget import SESSIONS
 
     server, url = serve_in_process(limit=1)
     try:
@@ -291,17 +297,18 @@ def test_a_session_over_the_sampler_bound_gets_a_message_and_can_retry():
             first.goto(url)
             wait_until(lambda: sweeps(first) > 5, 90, what="the first session running")
             second.goto(url)
-            second.locator(".page-error").first.wait_for(timeout=60_000)
-            wait_until(lambda: "--max-samplers" in " ".join(second.locator(".page-error p").all_inner_texts()), 30,
+            second.locator(".server-full").first.wait_for(timeout=60_000)
+            wait_until(lambda: "--max-sessions" in " ".join(second.locator(".server-full p").all_inner_texts()), 30,
                        what="the capacity message")
+            assert second.locator(".morph-grid").count() == 0
             second.screenshot(path=str(ARTIFACTS / "morph_server_full.png"))
             first.goto("about:blank")
-            wait_until(lambda: SAMPLERS.in_use == 0, 60, what="the first session to end")
-            second.get_by_role("button", name="Try again").click()
-            wait_until(lambda: sweeps(second) > 5, 90, what="the retried session running")
+            wait_until(lambda: SESSIONS.in_use == 0, 60, what="the first session to end")
+            second.reload()
+            wait_until(lambda: sweeps(second) > 5, 90, what="the second tab's session running")
     finally:
         server.stop()
-        SAMPLERS.limit = None
+        SESSIONS.limit = None
         time.sleep(0.5)
 
 
@@ -309,7 +316,7 @@ def test_serve_asks_for_a_password_with_basic_auth():
     """``rbm-explorer serve --basic-auth`` (the classroom setting): pages redirect to a login form."""
     import urllib.request
 
-    with served_app(["--basic-auth", "class-secret", "--max-samplers", "3"]) as url:
+    with served_app(["--basic-auth", "class-secret", "--max-sessions", "3"]) as url:
         with urllib.request.urlopen(url + "/explorer", timeout=30) as response:
             assert "login" in response.geturl()
             assert b"password" in response.read().lower()

@@ -12,7 +12,6 @@ import pytest
 from browser_support import wait_until
 from conftest import tiny_rbm
 
-from rbm_explorer.app.budget import ThreadBudget
 from rbm_explorer.app.morph_state import MorphSession
 from rbm_explorer.catalog import families
 from rbm_explorer.io import save_model
@@ -57,7 +56,7 @@ def check_switched(state, family):
 def test_every_ordered_pair_of_families_switches_and_runs(user_model_home):
     catalog = families()
     assert any("tiny16" in str(e.path) for variants in catalog.values() for e in variants.values()), catalog
-    state = MorphSession(n_chains=CHAINS, seed=0, budget=ThreadBudget(limit=1), catalog=catalog)
+    state = MorphSession(n_chains=CHAINS, seed=0, catalog=catalog)
     try:
         state.steps_per_frame = 10
         names = list(catalog)
@@ -71,7 +70,7 @@ def test_every_ordered_pair_of_families_switches_and_runs(user_model_home):
 
 
 def test_switching_variants_within_a_family_and_back_keeps_the_toggle_and_the_units():
-    state = MorphSession(n_chains=CHAINS, seed=0, budget=ThreadBudget(limit=1))
+    state = MorphSession(n_chains=CHAINS, seed=0)
     try:
         family = next(f for f in state.catalog if f.startswith("MNIST 0/1"))
         state.family = family
@@ -193,7 +192,7 @@ def test_the_data_switch_in_the_browser_walks_the_families_and_flips_each_releas
 def test_the_probability_trace_names_its_class_and_the_input_trace_needs_a_released_unit():
     """P(class | v) follows the released unit's class, else the class the chains started from (it used to
     fall back to class 1, and read 0 while chain 0 was plainly a 0); Ising spins have no classifier."""
-    state = MorphSession(n_chains=CHAINS, seed=0, budget=ThreadBudget(limit=1))
+    state = MorphSession(n_chains=CHAINS, seed=0)
     try:
         mnist = next(f for f in state.catalog if f.startswith("MNIST 0/1"))
         state.family = mnist

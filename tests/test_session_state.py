@@ -5,7 +5,6 @@ import numpy as np
 import param
 import pytest
 
-from rbm_explorer.app.budget import ThreadBudget
 from rbm_explorer.app.models_state import ModelsSession
 from rbm_explorer.app.morph_state import MorphSession
 from rbm_explorer.app.session_state import SessionState
@@ -41,7 +40,7 @@ def another_value(parameter, value):
 
 def make(cls):
     if cls is MorphSession:
-        return MorphSession(n_chains=4, seed=0, budget=ThreadBudget(limit=1))
+        return MorphSession(n_chains=4, seed=0)
     return cls()
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from browser_support import chromium_page, served_app, wait_until
 
-from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
+from rbm_explorer.app.budget import Budget
 from rbm_explorer.app.pages import ExplorerSession
 from rbm_explorer.app.train_settings import recipe_from_settings, settings_problems
 from rbm_explorer.app.train_state import THREAD_PREFIX, TrainSession
@@ -44,7 +44,7 @@ def trainer_threads():
 
 
 def session(budget=None, **settings) -> TrainSession:
-    state = TrainSession(budget=budget or ThreadBudget(limit=2))
+    state = TrainSession(budget=budget or Budget(limit=2))
     state.param.update(**{**TINY, **settings})
     return state
 
@@ -61,7 +61,7 @@ def run_to_end(state, timeout=300.0):
 
 # --- the state object --------------------------------------------------------------------------------------------
 def test_a_run_advances_the_progress_and_publishes_samples_and_residuals():
-    budget = ThreadBudget(limit=1)
+    budget = Budget(limit=1)
     state = session(budget, max_updates_per_second=40)  # slow enough to see progress in between
     try:
         assert state.start(), state.error
@@ -158,7 +158,7 @@ def test_closing_mid_run_checkpoints_and_resuming_reaches_the_uninterrupted_weig
     for path in checkpoints_dir().glob("*.npz"):  # the finished reference run is not the one to resume
         path.unlink()
 
-    budget = ThreadBudget(limit=1)
+    budget = Budget(limit=1)
     interrupted = session(budget, max_updates_per_second=25, **settings)
     assert interrupted.start(), interrupted.error
     wait_for(interrupted, lambda s: s.updates_done >= 5, what="five updates")
@@ -200,7 +200,7 @@ def test_a_run_resumed_in_one_tab_is_not_offered_to_another(home):
     """Two tabs must never write one checkpoint: while tab A trains a resumed run, a new tab is not offered it,
     and a tab that showed the offer before A resumed gets a message instead of becoming a second writer (the
     claim itself: tests/test_training.py)."""
-    budget = ThreadBudget(limit=2)
+    budget = Budget(limit=2)
     first = session(budget, max_updates_per_second=25, epochs=3)
     assert first.start(), first.error
     wait_for(first, lambda s: s.updates_done >= 3, what="three updates")
@@ -222,18 +222,30 @@ def test_a_run_resumed_in_one_tab_is_not_offered_to_another(home):
     assert trainer_threads() == [] and budget.in_use == 0
 
 
-def test_a_full_server_gives_a_message_instead_of_a_run():
-    state = session(ThreadBudget(limit=0))
-    assert not state.start()
-    assert "--max-samplers" in state.error and not state.running and trainer_threads() == []
-    state.close()
-    SAMPLERS.limit = 0  # the process-wide budget every session shares
+def test_a_run_over_the_bound_waits_in_the_queue_and_starts_when_a_slot_is_free():
+    """With --max-training-runs 1, a second session's run waits in the queue, says so, and starts by itself
+    when the first run ends; Stop takes a queued run out of the queue."""
+    budget = Budget(limit=1, what="training runs", env="RBM_EXPLORER_MAX_TRAINING_RUNS", default=1,
+                    flag="--max-training-runs")
+    first, second, third = session(budget, epochs=3), session(budget), session(budget)
     try:
-        state = session(SAMPLERS)
-        assert not state.start() and "--max-samplers" in state.error
-        state.close()
+        assert first.start(), first.error
+        assert second.start(), second.error
+        assert second.running and second.phase == "queued" and "--max-training-runs" in second.status
+        assert "Waiting in the queue" in second.status and second.active
+        assert len(trainer_threads()) == 1  # the queued run has no task on the pool yet
+        assert third.start() and third.phase == "queued"
+        third.stop()  # leaves the queue
+        assert not third.running and not third.active and "never started" in third.status
+        run_to_end(first)
+        wait_for(second, lambda s: s.phase not in ("queued",), 60, what="the queued run to start")
+        run_to_end(second)
+        third.poll()
+        assert third.phase == "idle" and budget.in_use == 0
     finally:
-        SAMPLERS.limit = None
+        for state in (first, second, third):
+            state.close()
+    assert trainer_threads() == [] and budget.in_use == 0
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -249,7 +261,7 @@ def test_a_full_server_gives_a_message_instead_of_a_run():
     (dict(dataset="bars4", constraint="linear"), "single class"),
 ])
 def test_bad_settings_give_a_message_and_start_nothing(settings, message):
-    budget = ThreadBudget(limit=1)
+    budget = Budget(limit=1)
     state = session(budget)
     for name, value in settings.items():  # one at a time, as a user does (the dataset sets its defaults)
         setattr(state, name, value)
@@ -260,7 +272,7 @@ def test_bad_settings_give_a_message_and_start_nothing(settings, message):
 
 
 def test_problems_found_while_preparing_are_shown_not_raised():
-    budget = ThreadBudget(limit=1)
+    budget = Budget(limit=1)
     state = session(budget, dataset="bars4")
     assert state.batch_size == 10 and state.constraint == "none"  # the dataset's defaults
     state.batch_size = 100  # more than the 10 training samples: only the trainer finds out

@@ -1,9 +1,16 @@
-"""A bound on the background threads (samplers and training runs) one server process runs at once.
+"""Bounds on what one server process takes on: browser sessions, and training runs.
 
-Every session's sampler or trainer thread competes for the same cores, so a classroom of 60 browsers would
-otherwise start 60 threads and freeze every page. Each thread-owning state takes a slot before it starts and
-gives it back when it stops; a session over the bound gets a ``CapacityError`` with a message the page shows.
-The bound is ``$RBM_EXPLORER_MAX_SAMPLERS`` (``rbm-explorer serve --max-samplers``), by default 8.
+Live work runs on the shared pool (``rbm_explorer.live.pool``), which gives a loaded server's sessions fewer
+sweeps per second instead of refusing them. Two things still need a bound:
+
+* ``SESSIONS``: the browser sessions of one process, by default 60 (``rbm-explorer serve --max-sessions``,
+  ``$RBM_EXPLORER_MAX_SESSIONS``). A session over it gets a page that says so, and starts no work. With
+  ``--num-procs P`` every process has its own bound, so a server takes up to P times as many.
+* ``TRAINING_RUNS``: training runs at once, by default one per core (``--max-training-runs``,
+  ``$RBM_EXPLORER_MAX_TRAINING_RUNS``). A run over it waits in a queue, and its page says so.
+
+A holder takes a slot with ``acquire`` (idempotent per holder) and gives it back with ``release``; ``acquire``
+raises ``CapacityError`` with a message for the page when every slot is taken.
 """
 
 from __future__ import annotations
@@ -11,35 +18,33 @@ from __future__ import annotations
 import os
 import threading
 
-DEFAULT_MAX_SAMPLERS = 8
-
 
 class CapacityError(RuntimeError):
-    """Raised when the server already runs its maximum number of background threads."""
+    """Every slot of a budget is taken."""
 
 
-def configured_limit() -> int:
-    raw = os.environ.get("RBM_EXPLORER_MAX_SAMPLERS", "")
-    try:
-        value = int(raw) if raw else DEFAULT_MAX_SAMPLERS
-    except ValueError:
-        raise ValueError(f"RBM_EXPLORER_MAX_SAMPLERS must be a positive integer, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"RBM_EXPLORER_MAX_SAMPLERS must be a positive integer, got {value}")
-    return value
+class Budget:
+    """Counts slots by holder, up to ``limit`` (None: read from ``env``, else ``default``)."""
 
-
-class ThreadBudget:
-    """Counts slots by owner; ``acquire`` is idempotent per owner and ``release`` forgets it."""
-
-    def __init__(self, limit: int | None = None):
+    def __init__(self, limit: int | None = None, *, what: str = "sessions", env: str = "RBM_EXPLORER_MAX_SESSIONS",
+                 default: int = 60, flag: str = "--max-sessions"):
         self._limit = limit
-        self._owners: set[int] = set()
+        self.what, self.env, self.default, self.flag = what, env, default, flag
+        self._holders: set[int] = set()
         self._lock = threading.Lock()
 
     @property
     def limit(self) -> int:
-        return self._limit if self._limit is not None else configured_limit()
+        if self._limit is not None:
+            return self._limit
+        raw = os.environ.get(self.env, "")
+        try:
+            value = int(raw) if raw else self.default
+        except ValueError:
+            raise ValueError(f"{self.env} must be a positive integer, got {raw!r}") from None
+        if value < 1:
+            raise ValueError(f"{self.env} must be a positive integer, got {value}")
+        return value
 
     @limit.setter
     def limit(self, value: int | None) -> None:
@@ -48,21 +53,29 @@ class ThreadBudget:
     @property
     def in_use(self) -> int:
         with self._lock:
-            return len(self._owners)
+            return len(self._holders)
 
-    def acquire(self, owner) -> None:
+    def holds(self, holder) -> bool:
         with self._lock:
-            if id(owner) in self._owners:
+            return id(holder) in self._holders
+
+    def acquire(self, holder) -> None:
+        with self._lock:
+            if id(holder) in self._holders:
                 return
-            if len(self._owners) >= self.limit:
-                raise CapacityError(
-                    f"This server already runs {len(self._owners)} samplers or training runs, its limit "
-                    f"(set with rbm-explorer serve --max-samplers). Close another tab or try again in a minute.")
-            self._owners.add(id(owner))
+            if len(self._holders) >= self.limit:
+                raise CapacityError(self.full_message(len(self._holders)))
+            self._holders.add(id(holder))
 
-    def release(self, owner) -> None:
+    def release(self, holder) -> None:
         with self._lock:
-            self._owners.discard(id(owner))
+            self._holders.discard(id(holder))
+
+    def full_message(self, in_use: int) -> str:
+        return (f"This server already has {in_use} {self.what}, its limit (set with rbm-explorer serve "
+                f"{self.flag}).")
 
 
-SAMPLERS = ThreadBudget()  # the process-wide budget every session shares
+SESSIONS = Budget()  # the browser sessions of this process
+TRAINING_RUNS = Budget(what="training runs", env="RBM_EXPLORER_MAX_TRAINING_RUNS", default=os.cpu_count() or 1,
+                       flag="--max-training-runs")

@@ -8,8 +8,8 @@ same starting images, so the effect of the constraint is visible side by side in
 ``MorphSession`` owns one ``SamplerWorker`` (Gibbs sampling on the project's background runner). ``poll``
 (called by the page's periodic callback on the session's event loop) decides whether a frame is due, extends
 the traces of the watched chain, asks the class judge, and publishes all of it into read-only parameters;
-views render only those parameters and call only public methods. The sampler holds a slot of the
-process-wide ``SAMPLERS`` budget until ``close``.
+views render only those parameters and call only public methods. The sampler is a task of the shared pool
+(``rbm_explorer.live.pool``) until ``close``; the bound on sessions is the shell's (``app.budget.SESSIONS``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import param
 
 from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
-from rbm_explorer.app.budget import SAMPLERS, ThreadBudget
 from rbm_explorer.live import shared_pool
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.pictures import image_shape_of, mosaic_png, tile_chains
@@ -71,7 +70,7 @@ class MorphSession(SessionState):
                                 doc="The class whose probability P(class | v) the traces show (empty: no judge)")
 
     def __init__(self, n_chains: int = 64, seed: int | None = 0, family: str | None = None,
-                 variant: str | None = None, budget: ThreadBudget = SAMPLERS, catalog=None, **params):
+                 variant: str | None = None, catalog=None, **params):
         super().__init__(**params)
         self.catalog = families() if catalog is None else catalog
         if not self.catalog:
@@ -79,8 +78,6 @@ class MorphSession(SessionState):
         self.n_chains, self.seed = int(n_chains), seed
         self.param.watched_chain.bounds = (0, self.n_chains - 1)
         self.param.family.objects = list(self.catalog)
-        self._budget = budget
-        self._budget.acquire(self)
         self._worker = None
         self._last_version = -1
         self._last_commands = -1
@@ -89,13 +86,9 @@ class MorphSession(SessionState):
         self._switching = False
         self._trace = collections.deque(maxlen=TRACE_FRAMES)
         self._start_v = None
-        try:
-            with param.parameterized.discard_events(self):
-                self.family = family if family is not None else self._default_family()
-            self._enter_family(variant)  # publishes a first frame, so that the page never shows an empty grid
-        except Exception:
-            self._budget.release(self)
-            raise
+        with param.parameterized.discard_events(self):
+            self.family = family if family is not None else self._default_family()
+        self._enter_family(variant)  # publishes a first frame, so that the page never shows an empty grid
 
     # --- model choice ---------------------------------------------------------------------------------------
     def _default_family(self) -> str:
@@ -431,9 +424,6 @@ class MorphSession(SessionState):
         return self._worker
 
     def close(self) -> None:
-        """Stop and join the sampler thread and give its slot back."""
-        try:
-            if self._worker is not None:
-                self._worker.stop()
-        finally:
-            self._budget.release(self)
+        """Stop the sampler and wait for its last step."""
+        if self._worker is not None:
+            self._worker.stop()

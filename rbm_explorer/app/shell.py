@@ -5,8 +5,10 @@
 * makes one ``ExplorerSession`` that every page shares;
 * shows a loading indicator at once, then builds the first page (Morph) in ``pn.state.onload``, so that a cold
   start, while numba loads or compiles its kernels, never shows a blank page;
-* builds other pages the first time they are opened, and shows a page's failure (including a full server:
-  ``CapacityError``) as a message in that page, with a retry button, instead of breaking the session;
+* builds other pages the first time they are opened, and shows a page's failure as a message in that page,
+  with a retry button, instead of breaking the session;
+* holds a slot of ``budget.SESSIONS`` while it lives; a session over the bound gets a page that says so and
+  starts no work;
 * stops every thread (and checkpoints training) in ``pn.state.on_session_destroyed``;
 * reports whether the browser shows the tab (``TabVisibility``), so that a hidden tab's chains wait.
 """
@@ -21,7 +23,7 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 
-from rbm_explorer.app.budget import CapacityError
+from rbm_explorer.app.budget import SESSIONS, CapacityError
 from rbm_explorer.app.pages import ExplorerSession, drop_orphaned_socket_writes, ordered_pages
 from rbm_explorer.app.style import ACCENT, RAW_CSS
 
@@ -98,9 +100,6 @@ class Explorer:
             self.main.objects = [_loading(f"Opening {page.title}…")]
             try:
                 self.built[slug] = page.build(self.session)
-            except CapacityError as exc:
-                self.main.objects = [self._retry(slug, str(exc), "warning")]
-                return
             except Exception as exc:  # show it in the page; the other pages keep working
                 log.exception("page %s failed to build", slug)
                 self.main.objects = [self._retry(slug, f"{type(exc).__name__}: {exc}", "danger")]
@@ -126,6 +125,13 @@ class Explorer:
             title=TITLE, sidebar=sidebar, main=[self.main], header_background=ACCENT, sidebar_width=270,
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            try:
+                SESSIONS.acquire(self.session)
+            except CapacityError as exc:
+                self.main.objects = [pn.pane.Alert(f"{exc} Please try again in a few minutes.", alert_type="warning",
+                                                   css_classes=["page-error", "server-full"])]
+                return template
+            self.session.on_close(lambda: SESSIONS.release(self.session))
             pn.state.onload(lambda: self.show(self.first))
             pn.state.on_session_destroyed(lambda context: self.session.close())
         else:

@@ -6,7 +6,9 @@ sampler pages, and the same calls as ``rbm-explorer train``. This module holds w
 * ``TrainSession`` (a ``SessionState``) keeps the user's settings (checked by ``train_settings``) and the
   read-only published parameters; ``poll`` (the page's frame callback) copies the runner's newest
   ``TrainSnapshot`` into them, and views render only those.
-* A run holds a slot of ``SAMPLERS`` from ``start`` until it ends; a full server gives a message.
+* A run is a task of the shared pool (``live.pool``) and holds a slot of ``budget.TRAINING_RUNS`` from its
+  start until it ends. A run over that bound waits in a queue: the page says so, and the run starts by
+  itself when a slot is free (``poll`` tries); Stop takes it out of the queue.
 * Stopping, and closing the tab, end the run at the next update boundary; the run checkpoints atomically into
   ``catalog.checkpoints_dir()`` and the runner is joined. A later session offers to resume the newest
   checkpoint (``catalog.newest_checkpoint``); the resumed run reaches the very weights an uninterrupted run
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import param
 
-from rbm_explorer.app.budget import SAMPLERS, CapacityError, ThreadBudget
+from rbm_explorer.app.budget import TRAINING_RUNS, Budget, CapacityError
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.app.train_settings import offered_datasets, recipe_from_settings, settings_problems
 from rbm_explorer.catalog import ResumeOffer, checkpoints_dir, newest_checkpoint, read_run_checkpoint, user_models_dir
@@ -95,12 +97,13 @@ class TrainSession(SessionState):
     can_save = param.Boolean(default=False, constant=True)
     run_name = param.String(default="", constant=True)
 
-    def __init__(self, budget: ThreadBudget = SAMPLERS, **params):
+    def __init__(self, budget: Budget = TRAINING_RUNS, **params):
         super().__init__(**params)
         self._budget = budget
         self._run: TrainingRun | None = None
         self._runner: Runner | None = None
         self._offer: ResumeOffer | None = None
+        self._queued: tuple | None = None  # (recipe, run name, checkpoint to resume) waiting for a slot
         self._last_version = -1
         self._closed = False
         self._applying = False
@@ -165,8 +168,8 @@ class TrainSession(SessionState):
 
     @property
     def active(self) -> bool:
-        """A run is alive (preparing, training or writing its checkpoint)."""
-        return self._runner is not None and self._runner.alive
+        """A run is queued, or alive (preparing, training or writing its checkpoint)."""
+        return self._queued is not None or (self._runner is not None and self._runner.alive)
 
     def start(self) -> bool:
         """Start a new run with the current settings; problems become ``error`` messages. True if started."""
@@ -215,8 +218,14 @@ class TrainSession(SessionState):
         try:
             self._budget.acquire(self)
         except CapacityError as exc:
-            self.publish(error=str(exc))
-            return False
+            self._queued = (recipe, run_name, resume_from)
+            self.publish(running=True, phase="queued", error="", saved_path="", can_save=False, run_name=run_name,
+                         status=f"Waiting in the queue: {exc} The run starts by itself as soon as another ends.")
+            return True
+        return self._start_run(recipe, run_name, resume_from)
+
+    def _start_run(self, recipe: Recipe, run_name: str, resume_from: Path | None) -> bool:
+        """Start the run on the shared pool; the caller holds a slot of the budget."""
         try:
             run = TrainingRun(recipe, run_name, checkpoints_dir() / f"{run_name}.npz", resume_from)
             runner = Runner(run, self._pace(), publish_hz=PUBLISH_HZ, name=f"{THREAD_PREFIX}-{run_name}",
@@ -237,7 +246,11 @@ class TrainSession(SessionState):
         return True
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Stop at the next update boundary, checkpoint and join."""
+        """Stop at the next update boundary, checkpoint and join; a queued run leaves the queue."""
+        if self._queued is not None:
+            self._queued = None
+            self.publish(running=False, phase="idle", status="Taken out of the queue: the run never started.")
+            return
         if not self.active:
             return
         self.publish(status="Stopping…")
@@ -292,7 +305,15 @@ class TrainSession(SessionState):
 
     # --- publishing ------------------------------------------------------------------------------------
     def poll(self) -> None:
-        """Copy the run's newest snapshot into the published parameters (runs on the session's loop)."""
+        """Copy the run's newest snapshot into the published parameters (runs on the session's loop); start a
+        queued run once a slot is free."""
+        if self._queued is not None and not self._closed:
+            try:
+                self._budget.acquire(self)
+            except CapacityError:
+                return
+            queued, self._queued = self._queued, None
+            self._start_run(*queued)
         runner = self._runner
         if runner is None:
             return
@@ -325,6 +346,7 @@ class TrainSession(SessionState):
         if self._closed:
             return
         self._closed = True
+        self._queued = None
         try:
             if self._runner is not None and not self._runner.stop(timeout=120.0):
                 raise RuntimeError("the training run did not stop within 120 s")

@@ -85,10 +85,12 @@ def serve_command(args) -> list[str]:
 
 def cmd_serve(args) -> int:
     command = serve_command(args)
-    if args.max_samplers is not None:
-        if args.max_samplers < 1:
-            raise UserError(f"--max-samplers must be at least 1, got {args.max_samplers}")
-        os.environ["RBM_EXPLORER_MAX_SAMPLERS"] = str(args.max_samplers)
+    for flag, value, env in (("--max-sessions", args.max_sessions, "RBM_EXPLORER_MAX_SESSIONS"),
+                             ("--max-training-runs", args.max_training_runs, "RBM_EXPLORER_MAX_TRAINING_RUNS")):
+        if value is not None:
+            if value < 1:
+                raise UserError(f"{flag} must be at least 1, got {value}")
+            os.environ[env] = str(value)
     check_port_free(args.address, args.port)
     print("serving: " + " ".join(command), file=sys.stderr, flush=True)
     if hasattr(os, "execv"):  # become the server, so that signals (Ctrl-C, a supervisor's TERM) reach it
@@ -111,9 +113,12 @@ def add_parsers(sub) -> None:
     serve.add_argument("--basic-auth", metavar="PASSWORD_OR_FILE",
                        help="ask for a password: the password itself, or a JSON file mapping users to passwords")
     serve.add_argument("--cookie-secret", help="secret that signs login cookies (random by default)")
-    serve.add_argument("--max-samplers", type=int, default=None,
-                       help="samplers and training runs one server process runs at once (default 8); sessions "
-                            "over the bound get a message")
+    serve.add_argument("--max-sessions", type=int, default=None,
+                       help="browser sessions one server process takes (default 60; with --num-procs P, each "
+                            "process has its own bound); a session over it gets a message")
+    serve.add_argument("--max-training-runs", type=int, default=None,
+                       help="training runs one server process runs at once (default: one per core); a run over "
+                            "the bound waits in a queue, and its page says so")
     serve.add_argument("--session-lifetime-ms", type=int, default=15000,
                        help="how long a closed tab's session lives before its threads stop")
     serve.set_defaults(func=cmd_serve)
