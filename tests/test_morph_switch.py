@@ -161,8 +161,9 @@ def test_the_data_switch_in_the_browser_walks_the_families_and_flips_each_releas
                        what=f"the grid of {family} ({grid[0] * scale} x {grid[1] * scale} px)")
             start = page_sweeps(page)
             wait_until(lambda: page_sweeps(page) > start + 5, 60, what=f"the sweeps of {family} to advance")
-            active = page.locator(".variant-toggle .bk-active").all_inner_texts()
-            assert active == [variant], (family, active)
+            toggle = page.locator(".variant-toggle .bk-active")
+            wait_until(lambda: toggle.all_inner_texts() == [variant], 30,
+                       what=f"the variant toggle to show {variant!r} for {family}")
             released = list(entry.metadata.get("released_units") or [])
             modes = page.locator("[class*='released-mode-']")
             wait_until(lambda: modes.count() == len(released), 30, what=f"{len(released)} released-unit controls")
