@@ -27,9 +27,7 @@ The judge therefore has two parts, both fitted on the dataset's training split i
 ``outcomes(v)`` is the class index, or ``UNCLEAR_INDEX`` (-1); ``classify(v)`` gives ``(labels, unclear)``;
 ``shares(v)`` the share of each class and of ``UNCLEAR``.
 
-Everything is cached per dataset spec because the app asks for it in every session; the density scores are
-one product of the images with an N x D(2K + 1) matrix, so the Morph page can judge its 64 chains in every
-frame.
+Everything is cached per dataset spec because the app asks for it in every session.
 
 ``label_direction`` gives the first-order label vector q the Morph page projects chains on: q(1) for two
 classes (Eq. 6), q_d for class d of a multi-class label (Eq. 26).
@@ -37,7 +35,6 @@ classes (Eq. 6), q_d for class d of a multi-class label (Eq. 26).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import threading
@@ -123,48 +120,16 @@ class Judge:
     classifier: object  # a fitted sklearn pipeline (PCA, then a perceptron): names the class
     densities: tuple[ClassDensity, ...]
     thresholds: np.ndarray  # (D,) -log p(v | c) above which v is unclear
-    test_accuracy: float  # on the test split, an unclear call counted as a miss
-    test_unclear: float  # share of the test split called unclear
 
     @property
     def outcome_names(self) -> tuple[str, ...]:
         """The class names and ``UNCLEAR`` last, so that ``outcome_names[outcome]`` names every outcome."""
         return (*self.class_names, UNCLEAR)
 
-    def __post_init__(self):
-        # scores() in one product v @ B: with xc = v - mu, z = xc U and psi the residual variances,
-        # sum_i r_i^2 / psi_i = sum_i xc_i^2 / psi_i - 2 z . (xc U / psi) + z (U' U / psi) z', and
-        # xc M = v M - mu M, so that no (n x N) reconstruction is formed.
-        blocks, offsets, inverse = [], [], []
-        for d in self.densities:
-            inv_psi = 1.0 / d.residual_variances
-            weighted = d.directions * inv_psi[:, None]
-            blocks.append(np.column_stack([d.directions, weighted, -2.0 * d.mean * inv_psi]))
-            offsets.append(np.concatenate([-d.mean @ d.directions, -d.mean @ weighted, [0.0]]))
-            inverse.append(inv_psi)
-        object.__setattr__(self, "_product", np.ascontiguousarray(np.column_stack(blocks)))
-        object.__setattr__(self, "_offsets", offsets)
-        object.__setattr__(self, "_inverse_psi", np.ascontiguousarray(np.column_stack(inverse)))
-        object.__setattr__(self, "_constants", [
-            0.5 * d.log_det + 0.5 * float(d.mean**2 @ (1.0 / d.residual_variances)) for d in self.densities])
-        object.__setattr__(self, "_grams", [(d.directions * (1.0 / d.residual_variances)[:, None]).T @ d.directions
-                                            for d in self.densities])
-
     def scores(self, v: np.ndarray) -> np.ndarray:
         """-log p(v | c) of each class density (n x D), up to a constant N/2 log(2 pi)."""
         v = _rows(v)
-        product = v @ self._product
-        squares = (v * v) @ self._inverse_psi
-        out = np.empty((len(v), len(self.densities)))
-        width = 2 * self.densities[0].variances.size + 1 if self.densities else 0
-        for c, d in enumerate(self.densities):
-            k = d.variances.size
-            block = product[:, c * width:(c + 1) * width] + self._offsets[c]
-            z, zw, linear = block[:, :k], block[:, k:2 * k], block[:, 2 * k]
-            residual = (squares[:, c] + linear - 2.0 * np.einsum("nk,nk->n", z, zw)
-                        + np.einsum("nk,kl,nl->n", z, self._grams[c], z))
-            out[:, c] = 0.5 * ((z**2 / d.variances).sum(axis=1) + residual) + self._constants[c]
-        return out
+        return np.stack([d.score(v) for d in self.densities], axis=1)
 
     def probabilities(self, v: np.ndarray) -> np.ndarray:
         """P(class | v) of the classifier (n x D), whether v looks like real data or not (see ``outcomes``)."""
@@ -211,10 +176,9 @@ def _fit_densities(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[ClassD
     return tuple(ClassDensity.fit(x[y == c]) for c in range(n_classes))
 
 
-def fit_judge(class_names, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-              seed: int = 0) -> Judge:
+def fit_judge(class_names, x: np.ndarray, y: np.ndarray, seed: int = 0) -> Judge:
     """Fit the classifier and the class densities on (x, y); set each class's threshold on the out-of-fold
-    density scores of its real images; measure the test split (an unclear call counted as a miss)."""
+    density scores of its real images."""
     from sklearn.decomposition import PCA
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
@@ -236,11 +200,7 @@ def fit_judge(class_names, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_t
         if min(x.shape) > CLASSIFIER_COMPONENTS:
             steps.insert(0, PCA(CLASSIFIER_COMPONENTS, random_state=seed))
         classifier = make_pipeline(*steps).fit(x, y)
-    judge = Judge(tuple(class_names), classifier, _fit_densities(x, y, n_classes), thresholds, float("nan"),
-                  float("nan"))
-    outcomes = judge.outcomes(x_test)
-    return dataclasses.replace(judge, test_accuracy=float(np.mean(outcomes == np.asarray(y_test))),
-                               test_unclear=float(np.mean(outcomes == UNCLEAR_INDEX)))
+    return Judge(tuple(class_names), classifier, _fit_densities(x, y, n_classes), thresholds)
 
 
 def _rows(v) -> np.ndarray:
@@ -252,8 +212,7 @@ def _rows(v) -> np.ndarray:
 def _judge(spec_json: str) -> Judge:
     data = _dataset(spec_json)
     x, y = data.part("train")
-    x_test, y_test = data.part("test")
-    return fit_judge(data.label_names, x, y, x_test, y_test)
+    return fit_judge(data.label_names, x, y)
 
 
 def class_judge(spec: dict) -> Judge:

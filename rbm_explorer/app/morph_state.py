@@ -20,7 +20,7 @@ import time
 import numpy as np
 import param
 
-from rbm_explorer.analysis.judge import class_judge_future, dataset_for, label_direction
+from rbm_explorer.analysis.judge import UNCLEAR_INDEX, class_judge_future, dataset_for, label_direction
 from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
 from rbm_explorer.live import shared_pool
 from rbm_explorer.app.session_state import SessionState
@@ -379,14 +379,18 @@ class MorphSession(SessionState):
             self._judge_future = None
         if self._judge is None:
             return {}
-        point["probability"] = float(self._judge.probabilities(snap.v[chain:chain + 1])[0, self._traced_class_index()])
         # all 64 chains cost about 2 ms (benchmarks/judge.py), on the session's event loop: judged a few times a
-        # second, which is as often as the status line shows them, and at once after a command or a pause
+        # second, which is as often as the status line shows them, and at once after a command or a pause; in
+        # the other frames only the traced chain
         now = time.monotonic()
-        if (not self.class_shares or now - self._judged_at >= JUDGE_PERIOD_S or snap.commands != self._judged_commands
-                or not snap.running):
+        traced = self._traced_class_index()
+        if now - self._judged_at >= JUDGE_PERIOD_S or snap.commands != self._judged_commands or not snap.running:
             self._judged_at, self._judged_commands = now, snap.commands
-            self._shares = self._judge.outcome_shares(self._judge.outcomes(snap.v))
+            probabilities, unclear = self._judge.assess(snap.v)
+            self._shares = self._judge.outcome_shares(np.where(unclear, UNCLEAR_INDEX, probabilities.argmax(axis=1)))
+            point["probability"] = float(probabilities[chain, traced])
+        else:
+            point["probability"] = float(self._judge.probabilities(snap.v[chain:chain + 1])[0, traced])
         return self._shares
 
     def _record_trace(self, point: dict) -> None:

@@ -96,10 +96,10 @@ class Runner:
         self.computation = computation
         self.name = name
         self.publish_interval = 1.0 / publish_hz
+        self._waker: Callable[[], None] | None = None
         self.steps_per_second = steps_per_second
         self._policy = policy
         self._on_exit = on_exit
-        self._waker: Callable[[], None] | None = None
         self.share: float | None = None
         self._lock = threading.Lock()
         self._commands: collections.deque = collections.deque()
@@ -307,9 +307,8 @@ class Runner:
     # --- internals -----------------------------------------------------------------------------------------
     def _signal(self) -> None:
         self._wake.set()
-        waker = getattr(self, "_waker", None)
-        if waker is not None:
-            waker()
+        if self._waker is not None:
+            self._waker()
 
     def _error_text(self, exc: BaseException) -> str:
         describe = getattr(self.computation, "on_error", None)
