@@ -172,7 +172,7 @@ def test_the_session_budget_counts_holders_and_names_its_flag(monkeypatch):
     monkeypatch.setenv("RBM_EXPLORER_MAX_SESSIONS", "1")
     budget.acquire(first)
     budget.acquire(first)  # the same holder twice is one slot
-    with pytest.raises(CapacityError, match="already has 1 sessions, its limit .*--max-sessions"):
+    with pytest.raises(CapacityError, match="at its limit of 1 sessions .*--max-sessions"):
         budget.acquire(second)
     budget.release(first)
     budget.acquire(second)
@@ -301,6 +301,7 @@ def test_a_session_over_the_session_bound_gets_a_message_and_can_come_back():
             wait_until(lambda: "--max-sessions" in " ".join(second.locator(".server-full p").all_inner_texts()), 30,
                        what="the capacity message")
             assert second.locator(".morph-grid").count() == 0
+            assert second.get_by_role("button", name="Train").is_disabled()  # no page opens without a slot
             second.screenshot(path=str(ARTIFACTS / "morph_server_full.png"))
             first.goto("about:blank")
             wait_until(lambda: SESSIONS.in_use == 0, 60, what="the first session to end")

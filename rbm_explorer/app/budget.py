@@ -64,16 +64,15 @@ class Budget:
             if id(holder) in self._holders:
                 return
             if len(self._holders) >= self.limit:
-                raise CapacityError(self.full_message(len(self._holders)))
+                raise CapacityError(self.full_message())
             self._holders.add(id(holder))
 
     def release(self, holder) -> None:
         with self._lock:
             self._holders.discard(id(holder))
 
-    def full_message(self, in_use: int) -> str:
-        return (f"This server already has {in_use} {self.what}, its limit (set with rbm-explorer serve "
-                f"{self.flag}).")
+    def full_message(self) -> str:
+        return f"This server is at its limit of {self.limit} {self.what} (set with rbm-explorer serve {self.flag})."
 
 
 SESSIONS = Budget()  # the browser sessions of this process

@@ -130,6 +130,7 @@ class Explorer:
             except CapacityError as exc:
                 self.main.objects = [pn.pane.Alert(f"{exc} Please try again in a few minutes.", alert_type="warning",
                                                    css_classes=["page-error", "server-full"])]
+                self.nav.disabled = True  # a session without a slot builds no page
                 return template
             self.session.on_close(lambda: SESSIONS.release(self.session))
             pn.state.onload(lambda: self.show(self.first))
