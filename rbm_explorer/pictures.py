@@ -2,7 +2,8 @@
 scripts draw from here.
 
 A *mosaic* is a float32 array that tiles many pictures with a one-pixel gap (NaN) between them; the pages
-show it with a colour map and ``mosaic_png`` turns it into grey levels.
+show it with a colour map; ``grey_mosaic`` turns it into one byte of grey level per pixel (what the Morph
+page sends to the browser) and ``mosaic_png`` into a PNG.
 """
 
 from __future__ import annotations
@@ -37,21 +38,44 @@ def image_shape_of(model) -> tuple[int, int]:
     return (side, side) if side * side == n else (1, n)
 
 
-def mosaic_png(mosaic: np.ndarray, low: float, high: float, scale: int = 1) -> bytes:
-    """A mosaic as a PNG: grey levels from ``low`` (black) to ``high`` (white), gaps (NaN) in ``GAP_RGB``,
-    each state pixel ``scale`` pixels wide. With scale 1 this takes about a millisecond; the pages enlarge
-    the picture with pixelated scaling instead."""
+GREY_LEVELS = 255  # grey levels 0 (black, ``low``) to 254 (white, ``high``) of a grey mosaic
+GAP_LEVEL = 255  # the gap's value in a grey mosaic
+
+
+def grey_mosaic(mosaic: np.ndarray, low: float, high: float) -> np.ndarray:
+    """A mosaic as one byte per pixel: grey level 0 (``low``) to 254 (``high``), ``GAP_LEVEL`` in the gaps
+    (NaN). A quarter of the float32 mosaic's size: the Morph page sends one to the browser in every frame."""
+    grey = (np.nan_to_num(mosaic, nan=low) - low) * ((GREY_LEVELS - 1) / max(high - low, 1e-12))
+    grey = np.clip(grey + 0.5, 0, GREY_LEVELS - 1).astype(np.uint8)
+    grey[np.isnan(mosaic)] = GAP_LEVEL
+    return grey
+
+
+def grey_palette() -> list[str]:
+    """The colour of each value of a grey mosaic: ``GREY_LEVELS`` greys from black to white, then the gap."""
+    levels = np.round(np.arange(GREY_LEVELS) * 255 / (GREY_LEVELS - 1)).astype(int)
+    return [f"#{g:02x}{g:02x}{g:02x}" for g in levels] + ["#%02x%02x%02x" % GAP_RGB]
+
+
+def grey_png(grey: np.ndarray, scale: int = 1) -> bytes:
+    """A grey mosaic (``grey_mosaic``) as a PNG, each state pixel ``scale`` pixels wide. With scale 1 this
+    takes about a millisecond; the pages enlarge the picture with pixelated scaling instead."""
     from PIL import Image
 
-    grey = np.clip((np.nan_to_num(mosaic, nan=low) - low) / max(high - low, 1e-12), 0, 1)
-    rgb = np.repeat((grey * 255 + 0.5).astype(np.uint8)[..., None], 3, axis=2)
-    rgb[np.isnan(mosaic)] = GAP_RGB
+    levels = np.round(np.arange(GREY_LEVELS) * 255 / (GREY_LEVELS - 1)).astype(np.uint8)
+    rgb = np.repeat(levels[np.minimum(grey, GREY_LEVELS - 1)][..., None], 3, axis=2)
+    rgb[grey == GAP_LEVEL] = GAP_RGB
     image = Image.fromarray(rgb)
     if scale > 1:
-        image = image.resize((mosaic.shape[1] * scale, mosaic.shape[0] * scale), Image.NEAREST)
+        image = image.resize((grey.shape[1] * scale, grey.shape[0] * scale), Image.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def mosaic_png(mosaic: np.ndarray, low: float, high: float, scale: int = 1) -> bytes:
+    """A mosaic as a PNG: grey levels from ``low`` (black) to ``high`` (white), gaps (NaN) in ``GAP_RGB``."""
+    return grey_png(grey_mosaic(mosaic, low, high), scale)
 
 
 # --- weight mosaics -----------------------------------------------------------------------------------------

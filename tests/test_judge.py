@@ -65,6 +65,17 @@ def test_chains_at_beta_one_fifth_are_unclear(entry):
     assert unclear >= 0.90, unclear
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
+def test_the_folded_perceptron_is_the_classifier(spec):
+    """``probabilities`` computes the fitted pipeline's own P(c | v) without scikit-learn's per-call checks:
+    the same numbers to rounding (float64 sums in another order), for two and for four classes."""
+    judge = class_judge(spec)
+    x_test = dataset_for(spec).part("test")[0][:300]
+    expected = judge.classifier.predict_proba(np.asarray(x_test, dtype=np.float64))
+    np.testing.assert_allclose(judge.probabilities(x_test), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(judge.probabilities(x_test[0]), expected[:1], rtol=0, atol=1e-9)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 def test_real_test_images_keep_their_class(spec):

@@ -142,3 +142,32 @@ def test_a_shut_down_pool_refuses_new_runners():
         Runner(Sleeper(), policy=pool).start()
     with pytest.raises(ValueError, match="at least one worker"):
         SharedPool(workers=0)
+
+
+def test_an_ended_runner_is_not_kept_alive_by_the_waiting_workers():
+    """Once a runner has stopped, nothing in the pool refers to it: its computation (a session's Gibbs
+    engine, in the app) is freed with the session. Workers used to keep the last task they ran, or a stale
+    queue entry they had just skipped, in a local variable while they waited for the next one."""
+    import gc
+    import weakref
+
+    pool = SharedPool(workers=2, name="rbm-test-pool")
+    try:
+        sleepers = [Sleeper(0.001) for _ in range(4)]
+        runners = [Runner(c, policy=pool, steps_per_second=200) for c in sleepers]
+        for r in runners:
+            r.start()
+        wait_until(lambda: all(c.steps > 5 for c in sleepers), 30, what="steps from every runner")
+        refs = [weakref.ref(c) for c in sleepers]
+        for r in runners:
+            r.stop()
+        wait_until(lambda: pool.tasks == 0, 30, what="the pool to drop the runners")
+        del sleepers, runners, r
+
+        def freed():  # the worker lets go a moment after it has dropped the task
+            gc.collect()
+            return all(ref() is None for ref in refs)
+
+        wait_until(freed, 10, what="the stopped computations to be freed")
+    finally:
+        pool.shutdown()

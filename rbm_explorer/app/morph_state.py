@@ -24,7 +24,7 @@ from rbm_explorer.analysis.judge import UNCLEAR_INDEX, class_judge_future, datas
 from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
 from rbm_explorer.live import shared_pool
 from rbm_explorer.app.session_state import SessionState
-from rbm_explorer.pictures import image_shape_of, mosaic_png, tile_chains
+from rbm_explorer.pictures import grey_mosaic, grey_png, image_shape_of, tile_chains
 from rbm_explorer.catalog import ModelEntry, families
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
@@ -53,7 +53,8 @@ class MorphSession(SessionState):
     watched_chain = param.Integer(default=0, bounds=(0, 63), doc="The chain whose traces are plotted")
 
     # published by poll() (read-only); views read these
-    mosaic = param.Array(default=None, constant=True, doc="Tiled picture of all chains")
+    mosaic = param.Array(default=None, constant=True,
+                         doc="Tiled picture of all chains, one byte of grey level per pixel (pictures.grey_mosaic)")
     steps = param.Integer(default=0, constant=True)
     frame = param.Integer(default=0, constant=True, doc="Number of published frames")
     measured_rate = param.Number(default=0.0, constant=True)
@@ -311,7 +312,7 @@ class MorphSession(SessionState):
         """The current grid as a PNG file's bytes (the snapshot button)."""
         if self.mosaic is None:
             raise ValueError("no frame to save yet")
-        return mosaic_png(self.mosaic, *self.visible_levels, scale=4)
+        return grey_png(self.mosaic, scale=4)
 
     # --- publishing ----------------------------------------------------------------------------------------
     def _direction(self, k: int) -> np.ndarray | None:
@@ -408,7 +409,8 @@ class MorphSession(SessionState):
         publish_traces = not snap.running or (self.frame % TRACE_FRAME_STRIDE == 0 and not command_frame)
         keys = ("step", "input", "projection", "neg_free_energy", "probability")
         extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
-        mosaic = tile_chains(snap.v.astype(np.float32), self.image_shape, int(np.ceil(np.sqrt(self.n_chains))))
+        columns = int(np.ceil(np.sqrt(self.n_chains)))
+        mosaic = grey_mosaic(tile_chains(snap.v, self.image_shape, columns), *self.visible_levels)
         if mosaic.shape != self.grid_shape:  # the page draws a new grid, whose frames it has not reported yet
             self._painted = -1
         self.publish(

@@ -11,11 +11,11 @@ import param
 from panel.custom import JSComponent
 
 from rbm_explorer.app.morph_state import MorphSession
+from rbm_explorer.pictures import GAP_LEVEL, grey_palette
 from rbm_explorer.app.style import ACCENT, TRACE_COLORS, bounded_int_input, tip, tipped, tooltip_below
 
 GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
-GAP_COLOR = "#9db4d0"  # between chains
 STATUS_PERIOD_S = 0.25  # the status line's running counters are redrawn at most 4 times a second
 URGENT_STATUS = ("released_modes",)  # ... but these show at once
 
@@ -34,14 +34,14 @@ class MorphGrid(pn.viewable.Viewer):
         mosaic = self.state.mosaic
         rows, cols = mosaic.shape
         scale = max(1, GRID_PIXELS // max(rows, cols))  # a whole number of screen pixels, never wider than the column
-        low, high = self.state.visible_levels
         # no axes, grid or title at all (not merely hidden): the browser resolves the colour of every text
         # element, hidden or not, from computed styles on each repaint, which cost more than the image itself
         fig = figure(width=cols * scale, height=rows * scale, x_range=Range1d(0, cols), y_range=Range1d(0, rows),
                      toolbar_location=None, tools="", min_border=0, outline_line_alpha=0, title=None,
                      x_axis_type=None, y_axis_type=None)
         fig.grid.visible = False
-        mapper = LinearColorMapper(palette="Greys256", low=low, high=high, nan_color=GAP_COLOR)  # low = black
+        # one byte per pixel: grey levels, and the gaps' colour as the palette's last entry
+        mapper = LinearColorMapper(palette=grey_palette(), low=0, high=GAP_LEVEL)
         source = ColumnDataSource({"image": [mosaic[::-1]], "frame": [self.state.frame]})  # first row = bottom
         fig.image("image", x=0, y=0, dw=cols, dh=rows, source=source, color_mapper=mapper)
         # flow control: after painting a frame the page reports its number back, and the state holds new

@@ -10,7 +10,8 @@
 * holds a slot of ``budget.SESSIONS`` while it lives; a session over the bound gets a page that says so and
   starts no work;
 * stops every thread (and checkpoints training) in ``pn.state.on_session_destroyed``;
-* reports whether the browser shows the tab (``TabVisibility``), so that a hidden tab's chains wait.
+* reports whether the browser shows the tab (``TabVisibility``), so that a hidden tab's chains wait;
+* counts its document in the process's health log (``health``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import param
 from panel.custom import JSComponent
 
 from rbm_explorer.app.budget import SESSIONS, CapacityError
+from rbm_explorer.app.health import start_health_log, track_document
 from rbm_explorer.app.pages import ExplorerSession, drop_orphaned_socket_writes, ordered_pages
 from rbm_explorer.app.style import ACCENT, RAW_CSS
 
@@ -123,8 +125,11 @@ class Explorer:
         # templates add a web font from fonts.googleapis.com, which would break offline use).
         template = pn.template.BootstrapTemplate(
             title=TITLE, sidebar=sidebar, main=[self.main], header_background=ACCENT, sidebar_width=270,
+            busy_indicator=None,  # Panel syncs every session's indicator with one process-wide busy flag
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            start_health_log()
+            track_document(pn.state.curdoc)
             try:
                 SESSIONS.acquire(self.session)
             except CapacityError as exc:

@@ -14,6 +14,9 @@ keeps one worker per core and hands the ticks of all runners to them in *weighte
 * a runner that comes back from a sleep or a park gets at least the virtual time of the last tick dispatched,
   so a long rest does not become a long monopoly.
 
+The workers run at a lower priority than the rest of the process (``WORKER_NICENESS``), so the server's event
+loop, which sends the frames and answers the clicks, never waits behind them.
+
 The pool is the only place where live work gets a thread (``ThreadPerRunner`` remains for scripts and
 tests). Random streams belong to the computations, never to workers, so which worker runs a tick changes no
 result. The numba kernels and BLAS release the GIL, so two workers really run two ticks at once.
@@ -30,6 +33,24 @@ import time
 from rbm_explorer.live.policy import ExecutionPolicy
 
 PARKED, READY, SLEEPING, RUNNING, GONE = "parked", "ready", "sleeping", "running", "gone"
+WORKER_NICENESS = 10  # how much lower than the process the workers' threads run (Linux; 0 leaves them alone)
+
+
+def lower_thread_priority(niceness: int) -> None:
+    """Lower the calling thread's priority by ``niceness`` (Linux schedules threads one by one; elsewhere,
+    or without the right, nothing happens).
+
+    The pool's workers always have work on a loaded server: a class's chains want more sweeps than 2 cores
+    give. At the same priority the server's event loop, which sends every frame and answers every click, got
+    a third of a core beside two busy workers, and frames and flips waited for it. A niced worker yields to
+    the loop whenever the loop has something to do, and takes the rest."""
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+    except OSError:
+        pass
 
 
 class PoolTask:
@@ -162,10 +183,12 @@ class SharedPool(ExecutionPolicy):
                     task.woken = False
                     self._virtual_now = max(self._virtual_now, virtual_time)
                     return task
+            task = None  # a stale entry just skipped must not stay alive while this worker waits
             timeout = self._sleeping[0][0] - now if self._sleeping else None
             self._cond.wait(timeout)
 
     def _work(self) -> None:
+        lower_thread_priority(WORKER_NICENESS)
         while True:
             with self._cond:
                 task = self._next()
@@ -203,6 +226,8 @@ class SharedPool(ExecutionPolicy):
                 else:
                     self._push_sleeping(task, time.monotonic() + delay)
                     self._cond.notify()
+            # a worker waiting for its next task must not keep an ended runner (and its engine) alive
+            task = runner = None
 
 
 _SHARED: SharedPool | None = None

@@ -12,6 +12,7 @@ P(v, free h | clamped units).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +72,15 @@ def as_generator(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+_LIVE_ENGINES: "weakref.WeakSet[GibbsEngine]" = weakref.WeakSet()
+
+
+def live_engines() -> int:
+    """Engines not yet collected in this process: a server's health log counts them, so that a session
+    that leaves an engine behind shows up (``rbm_explorer.app.health``)."""
+    return len(_LIVE_ENGINES)
+
+
 class GibbsEngine:
     """Runs block Gibbs on ``n_chains`` chains of an RBM.
 
@@ -92,6 +102,7 @@ class GibbsEngine:
     def __init__(self, rbm: RBM, n_chains: int, seed=None, beta: float = 1.0, init_v=None, init_label=None):
         if n_chains < 1:
             raise ValueError(f"n_chains must be at least 1, got {n_chains}")
+        _LIVE_ENGINES.add(self)
         self.beta = beta
         rng = as_generator(seed)
         self.set_model(rbm)
