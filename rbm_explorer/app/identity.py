@@ -25,11 +25,11 @@ import param
 from panel.custom import JSComponent
 
 from rbm_explorer.catalog import owner_for_user
+from rbm_explorer.cli.serve import LOGIN_USERS_ENV
 
 COOKIE_NAME = "rbm_explorer_id"
 COOKIE_MAX_AGE_S = 365 * 24 * 3600  # a year: a student's browser stays the same owner for the school year
 BROWSER_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-LOGIN_USERS_ENV = "RBM_EXPLORER_LOGIN_USERS"  # "1": the login names users (set by rbm-explorer serve)
 
 
 def valid_browser_id(value) -> bool:
