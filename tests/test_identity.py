@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import chromium_page, served_app, wait_until
+from browser_support import chromium_contexts, served_app, wait_until, watched_page
 from conftest import tiny_rbm
 
 from rbm_explorer.app.budget import Budget
@@ -188,4 +188,74 @@ def test_shared_models_must_be_an_existing_folder(tmp_path):
     users = tmp_path / "users.json"
     users.write_text('{"alice": "pw"}')
     for auth, login in ((str(users), "1"), ("pw", "0")):
-        assert serve_environment(parser.parse_args(["serve", "--basic-auth", auth]))["RBM_EXPLORER_LOGIN_USERS"] == login
+        env = serve_environment(parser.parse_args(["serve", "--basic-auth", auth]))
+        assert env["RBM_EXPLORER_LOGIN_USERS"] == login
+
+
+# --- two students on one served app --------------------------------------------------------------------------------
+def model_options(page) -> list[str]:
+    return page.locator(".model-select select option").all_inner_texts()
+
+
+def open_models_page(page, url):
+    page.goto(url + "/explorer?page=models")
+    wait_until(lambda: page.locator(".model-select select option").count() > 0, 120, what="the Models page")
+
+
+def open_train_page(page, url):
+    page.goto(url + "/explorer?page=train")
+    page.get_by_role("button", name="Start", exact=True).wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)  # the resume offer is known when the page is built; let its button draw
+
+
+def resume_offers(page) -> list[str]:
+    buttons = page.locator(".train-resume button")
+    return [buttons.nth(k).inner_text() for k in range(buttons.count()) if buttons.nth(k).is_visible()]
+
+
+def identity_cookie(context) -> str:
+    found = [c for c in context.cookies() if c["name"] == COOKIE_NAME]
+    assert len(found) == 1, context.cookies()
+    assert found[0]["path"] == "/" and found[0]["sameSite"] == "Lax" and found[0]["expires"] > 0
+    return found[0]["value"]
+
+
+@pytest.mark.browser
+def test_two_browsers_on_one_server_see_only_their_own_uploads_and_runs(tmp_path):
+    """Student A uploads a model and starts and stops a run; student B, in another browser context (another
+    cookie), is not offered either; a new page of A's browser (the same cookie) sees both."""
+    home = tmp_path / "served_home"
+    upload = model_at(tmp_path / "upload" / "alice_upload.npz", 11)
+    with served_app(env={"RBM_EXPLORER_HOME": str(home)}) as url, chromium_contexts(2) as (alice, bob):
+        page = watched_page(alice)
+        open_models_page(page, url)
+        page.locator("input[type=file]").set_input_files(str(upload))
+        wait_until(lambda: any("alice_upload (yours)" in o for o in model_options(page)), 60, what="A's upload")
+        alice_id = identity_cookie(alice)
+        assert [p.name for p in home.glob("owners/*/models/*.npz")] == ["alice_upload.npz"]
+        assert (home / "owners" / alice_id / "models" / "alice_upload.npz").read_bytes() == upload.read_bytes()
+
+        open_train_page(page, url)  # a new session of A's browser: the cookie names A
+        page.get_by_role("button", name="Start", exact=True).click()
+        status = page.locator(".train-status p").first
+        wait_until(lambda: "Training" in status.inner_text(), 180, interval=0.5, what="A's run to train")
+        page.get_by_role("button", name="Stop", exact=True).click()
+        wait_until(lambda: any(o.startswith("Resume") for o in resume_offers(page)), 120, what="A's resume offer")
+        assert list((home / "owners" / alice_id / "checkpoints").glob("*.npz"))
+        assert page.foreign_requests == [] and page.page_errors == [], (page.foreign_requests, page.page_errors)
+
+        other = watched_page(bob)
+        open_models_page(other, url)
+        assert not any("alice_upload" in o for o in model_options(other))
+        open_train_page(other, url)
+        assert resume_offers(other) == []
+        bob_id = identity_cookie(bob)
+        assert bob_id != alice_id and not (home / "owners" / bob_id / "checkpoints").exists()
+        assert other.foreign_requests == [] and other.page_errors == [], (other.foreign_requests, other.page_errors)
+
+        again = watched_page(alice)
+        open_models_page(again, url)
+        assert any("alice_upload (yours)" in o for o in model_options(again))
+        open_train_page(again, url)
+        assert any(o.startswith("Resume") for o in resume_offers(again))
+        assert identity_cookie(alice) == alice_id
