@@ -175,6 +175,23 @@ def test_a_session_keeps_a_well_formed_cookie_id_and_gets_a_new_one_otherwise():
     assert resolve_identity({COOKIE_NAME: ALICE}, "anything", False) == (ALICE, ALICE)
 
 
+def test_a_served_session_takes_the_login_name_only_with_a_users_file(monkeypatch):
+    """The wiring of ``session_identity`` to Panel's state (``pn.state`` stands in for a served session's)."""
+    from types import SimpleNamespace
+
+    from rbm_explorer.app import identity
+
+    served = SimpleNamespace(curdoc=SimpleNamespace(session_context=object()), cookies={COOKIE_NAME: ALICE},
+                             user="Zoë")
+    monkeypatch.setattr(identity, "pn", SimpleNamespace(state=served))
+    monkeypatch.setenv("RBM_EXPLORER_LOGIN_USERS", "1")
+    assert identity.session_identity() == (owner_for_user("Zoë"), None)
+    monkeypatch.setenv("RBM_EXPLORER_LOGIN_USERS", "0")  # one class password: the login name is anything typed
+    assert identity.session_identity() == (ALICE, ALICE)
+    served.curdoc = None  # not served: the machine's single user
+    assert identity.session_identity() == (None, None)
+
+
 def test_shared_models_must_be_an_existing_folder(tmp_path):
     parser = cli_main.build_parser()
     missing = tmp_path / "no_such_folder"
