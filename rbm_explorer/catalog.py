@@ -68,7 +68,8 @@ def owned_by(owner: str | None):
         _current_owner.reset(token)
 
 
-def _owner(owner) -> str | None:
+def resolve_owner(owner=CURRENT) -> str | None:
+    """The owner an ``owner`` argument means: ``current_owner()`` for ``CURRENT``, else ``owner`` checked."""
     return current_owner() if owner is CURRENT else (None if owner is None else check_owner(owner))
 
 
@@ -95,7 +96,7 @@ def home_dir() -> Path:
 
 
 def _owned(kind: str, owner, create: bool) -> Path:
-    owner = _owner(owner)
+    owner = resolve_owner(owner)
     path = home_dir() / kind if owner is None else home_dir() / "owners" / owner / kind
     if create:
         path.mkdir(parents=True, exist_ok=True)
@@ -117,7 +118,7 @@ def shared_models_dir() -> Path | None:
 def model_folders(owner=CURRENT) -> list[tuple[Path, str]]:
     """The folders ``owner`` sees, each with its origin: its own ('own'), then the teacher's and the no-owner
     folder ('shared', read-only in the app). A folder is listed once, under its first origin."""
-    owner = _owner(owner)
+    owner = resolve_owner(owner)
     folders = [(user_models_dir(owner), "own"), (shared_models_dir(), "shared")]
     if owner is not None:
         folders.append((user_models_dir(None), "shared"))

@@ -6,7 +6,6 @@ Training runs here are tiny (MNIST 0/1, 16 hidden units, one Gibbs step) and eve
 generous timeout.
 """
 
-import os
 from pathlib import Path
 
 import pytest

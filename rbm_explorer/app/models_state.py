@@ -23,8 +23,8 @@ from pathlib import Path
 import param
 
 from rbm_explorer.app.session_state import SessionState
-from rbm_explorer.catalog import (CURRENT, base_name, check_owner, current_owner, entry_for, families, origin_of,
-                                  upload_target, user_models_dir)
+from rbm_explorer.catalog import (CURRENT, base_name, entry_for, families, origin_of, resolve_owner, upload_target,
+                                  user_models_dir)
 from rbm_explorer.io import ModelFile, atomic_write, load_model
 from rbm_explorer.io.summary import released_of, summarize, trimmed
 from rbm_explorer.pictures import WEIGHT_SCALES, weight_mosaic
@@ -87,7 +87,7 @@ class ModelsSession(SessionState):
                  **params):
         super().__init__(**params)
         # whose uploads these are: fixed here, since later actions run outside the page build's catalog.owned_by
-        self.owner = current_owner() if owner is CURRENT else (None if owner is None else check_owner(owner))
+        self.owner = resolve_owner(owner)
         self.max_upload_bytes = int(max_upload_bytes)
         self.model: ModelFile | None = None
         self._refresh_choices()

@@ -29,8 +29,8 @@ import param
 from rbm_explorer.app.budget import TRAINING_RUNS, Budget, CapacityError
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.app.train_settings import offered_datasets, recipe_from_settings, settings_problems
-from rbm_explorer.catalog import (CURRENT, ResumeOffer, check_owner, checkpoints_dir, current_owner, newest_checkpoint,
-                                  read_run_checkpoint, save_target, user_models_dir)
+from rbm_explorer.catalog import (CURRENT, ResumeOffer, checkpoints_dir, newest_checkpoint, read_run_checkpoint,
+                                  resolve_owner, save_target, user_models_dir)
 from rbm_explorer.datasets.faces import ATTRIBUTES
 from rbm_explorer.live import Runner, shared_pool
 from rbm_explorer.training.checkpoint import RUN_METADATA_KEY
@@ -104,7 +104,7 @@ class TrainSession(SessionState):
     def __init__(self, budget: Budget = TRAINING_RUNS, owner=CURRENT, **params):
         super().__init__(**params)
         # whose runs these are: fixed here, since later actions run outside the page build's catalog.owned_by
-        self.owner = current_owner() if owner is CURRENT else (None if owner is None else check_owner(owner))
+        self.owner = resolve_owner(owner)
         self._budget = budget
         self._run: TrainingRun | None = None
         self._runner: Runner | None = None
