@@ -6,12 +6,22 @@ the same shapes, which differ only in their constraint. Within a family each mod
 constraint toggle of the Morph page (Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023), Figs. 6, 8 and 9).
 Variants of one family can be swapped under running chains because their layouts agree.
 
-User models live in ``user_models_dir()``: ``$RBM_EXPLORER_HOME/models``, by default
-``~/.rbm_explorer/models``. The Train page saves there and the Models page lists them.
+Files belong to an *owner*: the identity of a browser session (its cookie id, or its user name when the server
+asks for a login from a users file; ``app/identity.py``). An owner's models and checkpoints live in
+``$RBM_EXPLORER_HOME/owners/<owner>/models`` and ``.../checkpoints`` (``$RBM_EXPLORER_HOME`` is
+``~/.rbm_explorer`` by default); owner None is the machine's single user, whose folders are
+``$RBM_EXPLORER_HOME/models`` and ``$RBM_EXPLORER_HOME/checkpoints`` (the command line and files with no owner).
+An owner sees the bundled models, its own, and two folders shared with everyone and read-only in the app: the
+folder the teacher publishes (``rbm-explorer serve --shared-models DIR``, ``$RBM_EXPLORER_SHARED_MODELS``) and
+the no-owner folder. Every function here that takes ``owner`` defaults to ``current_owner()``: None, except
+while ``owned_by(owner)`` is in force (the app wraps the building of a page in it, so that a page that asks for
+the catalogue without naming an owner gets its session's).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import json
@@ -27,13 +37,100 @@ from rbm_explorer.training.checkpoint import RUN_METADATA_KEY, checkpoint_busy, 
 VARIANT_ORDER = ("unconstrained", "linear, all units", "quadratic, all units")
 
 
-def user_models_dir(create: bool = False) -> Path:
-    """Where the app and ``rbm-explorer train`` keep models a user saved (``$RBM_EXPLORER_HOME/models``)."""
-    home = Path(os.environ.get("RBM_EXPLORER_HOME", Path.home() / ".rbm_explorer"))
-    path = home / "models"
+SHARED_MODELS_ENV = "RBM_EXPLORER_SHARED_MODELS"  # the folder ``rbm-explorer serve --shared-models`` publishes
+OWNER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")  # no dot and no slash: an owner's folder never leaves owners/
+ORIGINS = ("bundled", "own", "shared")
+
+
+class _Current:
+    """The default of every ``owner`` argument: the owner of ``owned_by`` in force (None outside it)."""
+
+    def __repr__(self) -> str:
+        return "CURRENT"
+
+
+CURRENT = _Current()
+_current_owner: contextvars.ContextVar[str | None] = contextvars.ContextVar("rbm_explorer_owner", default=None)
+
+
+def current_owner() -> str | None:
+    """The owner that calls naming no owner act for: None (the machine's user) outside ``owned_by``."""
+    return _current_owner.get()
+
+
+@contextlib.contextmanager
+def owned_by(owner: str | None):
+    """Within the block, calls that name no owner act for ``owner`` (checked first)."""
+    token = _current_owner.set(None if owner is None else check_owner(owner))
+    try:
+        yield
+    finally:
+        _current_owner.reset(token)
+
+
+def resolve_owner(owner=CURRENT) -> str | None:
+    """The owner an ``owner`` argument means: ``current_owner()`` for ``CURRENT``, else ``owner`` checked."""
+    return current_owner() if owner is CURRENT else (None if owner is None else check_owner(owner))
+
+
+def check_owner(owner) -> str:
+    """``owner`` if it is a safe folder name (1-80 letters, digits, '_' or '-'), else ``ValueError``: no
+    owner can name a path outside ``$RBM_EXPLORER_HOME/owners`` ('../x', '/', '' and '.' are refused)."""
+    if not isinstance(owner, str) or not OWNER_PATTERN.match(owner):
+        raise ValueError(f"not a valid owner id: {owner!r} (1-80 letters, digits, '_' or '-')")
+    return owner
+
+
+def owner_for_user(user: str) -> str:
+    """The owner id of a login name, which may hold any character: a readable prefix of the name's safe
+    characters and a hash of the whole name (``Zoë Smith`` -> ``user-Zo_Smith-3f0c1a9b2d``), so that two names
+    never share a folder and none can escape it."""
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "_", str(user)).strip("_-")[:40]
+    digest = hashlib.sha256(str(user).encode("utf-8")).hexdigest()[:10]
+    return "-".join(part for part in ("user", readable, digest) if part)
+
+
+def home_dir() -> Path:
+    """``$RBM_EXPLORER_HOME``, by default ``~/.rbm_explorer``."""
+    return Path(os.environ.get("RBM_EXPLORER_HOME", Path.home() / ".rbm_explorer"))
+
+
+def _owned(kind: str, owner, create: bool) -> Path:
+    owner = resolve_owner(owner)
+    path = home_dir() / kind if owner is None else home_dir() / "owners" / owner / kind
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def user_models_dir(owner=CURRENT, create: bool = False) -> Path:
+    """Where ``owner``'s saved and uploaded models go: ``$RBM_EXPLORER_HOME/owners/<owner>/models``; for owner
+    None ``$RBM_EXPLORER_HOME/models``, the folder of the command line and of files with no owner."""
+    return _owned("models", owner, create)
+
+
+def shared_models_dir() -> Path | None:
+    """The folder the teacher publishes to every session (``$RBM_EXPLORER_SHARED_MODELS``), or None."""
+    folder = os.environ.get(SHARED_MODELS_ENV)
+    return Path(folder) if folder else None
+
+
+def model_folders(owner=CURRENT) -> list[tuple[Path, str]]:
+    """The folders ``owner`` sees, each with its origin: its own ('own'), then the teacher's and the no-owner
+    folder ('shared', read-only in the app). A folder is listed once, under its first origin."""
+    owner = resolve_owner(owner)
+    folders = [(user_models_dir(owner), "own"), (shared_models_dir(), "shared")]
+    if owner is not None:
+        folders.append((user_models_dir(None), "shared"))
+    seen, result = set(), []
+    for folder, origin in folders:
+        if folder is None:
+            continue
+        key = os.path.realpath(folder)
+        if key not in seen:
+            seen.add(key)
+            result.append((folder, origin))
+    return result
 
 
 def variant_name(metadata: dict) -> str:
@@ -86,6 +183,12 @@ class ModelEntry:
     variant: str
     bundled: bool
     metadata: dict = field(repr=False, compare=False, hash=False)
+    origin: str = "own"  # 'bundled', 'own' (the session's), or 'shared' (the teacher's or the no-owner folder)
+
+    @property
+    def read_only(self) -> bool:
+        """No page writes over or deletes this file: it is bundled or shared with everyone."""
+        return self.origin != "own"
 
     def load(self) -> ModelFile:
         return _load_cached(str(self.path), self.path.stat().st_mtime_ns)
@@ -96,33 +199,51 @@ def _load_cached(path: str, mtime_ns: int) -> ModelFile:
     return load_model(path)
 
 
-def entry_for(path, bundled: bool = False) -> ModelEntry:
-    """Describe one model file (raises ``ModelFileError`` when it is not a valid model)."""
+def entry_for(path, bundled: bool = False, origin: str | None = None) -> ModelEntry:
+    """Describe one model file (raises ``ModelFileError`` when it is not a valid model); ``origin`` is where
+    it comes from (by default 'bundled' or 'own')."""
     path = Path(path)
     model = _load_cached(str(path), path.stat().st_mtime_ns)
     meta = model.metadata
     n_v, n_h = model.rbm.n_visible, model.rbm.n_hidden
+    origin = origin or ("bundled" if bundled else "own")
+    if origin not in ORIGINS:
+        raise ValueError(f"unknown origin {origin!r}")
     return ModelEntry(path.stem, path, family_key(meta, n_v, n_h), family_title(meta, n_v), variant_name(meta),
-                      bundled, meta)
+                      origin == "bundled", meta, origin)
 
 
-def catalog(include_user: bool = True) -> list[ModelEntry]:
-    """Every bundled model, then the user's saved models that load (broken files are skipped here; the
-    Models page shows their errors when opened)."""
+def origin_of(path, owner=CURRENT) -> str | None:
+    """Where the file at ``path`` comes from for ``owner``: 'bundled', 'own', 'shared', or None (elsewhere)."""
+    folder = os.path.realpath(Path(path).parent)
+    if folder == os.path.realpath(assets_dir() / "models"):
+        return "bundled"
+    return next((origin for f, origin in model_folders(owner) if os.path.realpath(f) == folder), None)
+
+
+def catalog(include_user: bool = True, owner=CURRENT) -> list[ModelEntry]:
+    """Every bundled model, then the models ``owner`` may open: its own, then the shared ones (broken files are
+    skipped here; the Models page shows their errors when opened). The folders are read at every call, so a
+    file saved a moment ago is listed, and only for its owner."""
     entries = [entry_for(p, bundled=True) for p in sorted((assets_dir() / "models").glob("*.npz"))]
-    if include_user and user_models_dir().is_dir():
-        for path in sorted(user_models_dir().glob("*.npz")):
+    if not include_user:
+        return entries
+    for folder, origin in model_folders(owner):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.npz")):
             try:
-                entries.append(entry_for(path))
+                entries.append(entry_for(path, origin=origin))
             except (ValueError, OSError):
                 continue
     return entries
 
 
-def families(entries: list[ModelEntry] | None = None) -> dict[str, dict[str, ModelEntry]]:
+def families(entries: list[ModelEntry] | None = None, owner=CURRENT) -> dict[str, dict[str, ModelEntry]]:
     """Family title -> {variant -> entry}, variants in the order unconstrained, linear, quadratic, released.
-    User models of a bundled family join it; a name clash keeps the bundled variant and adds the file name."""
-    entries = catalog() if entries is None else entries
+    User models of a bundled family join it; a name clash keeps the first variant (bundled, then the owner's)
+    and adds the file name, and 'shared' for a shared file. ``entries`` defaults to ``catalog(owner=owner)``."""
+    entries = catalog(owner=owner) if entries is None else entries
     titles: dict[str, str] = {}
     grouped: dict[str, dict[str, ModelEntry]] = {}
     for e in entries:
@@ -130,7 +251,12 @@ def families(entries: list[ModelEntry] | None = None) -> dict[str, dict[str, Mod
         if title in grouped and e.family not in (x.family for x in grouped[title].values()):
             title = f"{title} [{e.family}]"
         variants = grouped.setdefault(title, {})
-        variant = e.variant if e.variant not in variants else f"{e.variant} ({e.name})"
+        variant = e.variant
+        if variant in variants:
+            variant = f"{e.variant} ({e.name}, shared)" if e.origin == "shared" else f"{e.variant} ({e.name})"
+        k = 2
+        while variant in variants:
+            variant, k = f"{e.variant} ({e.name} {k})", k + 1
         variants[variant] = e
 
     def order(item):
@@ -140,7 +266,7 @@ def families(entries: list[ModelEntry] | None = None) -> dict[str, dict[str, Mod
     return {title: dict(sorted(v.items(), key=order)) for title, v in grouped.items()}
 
 
-# --- uploads: how a file a user sends is named and placed in user_models_dir() -----------------------------
+# --- uploads and saves: how a file a user sends is named and placed in user_models_dir() ------------------
 def base_name(filename) -> str:
     """The last part of a file name as a browser or a user may give it (either kind of slash)."""
     return re.split(r"[\\/]", str(filename or ""))[-1]
@@ -155,13 +281,13 @@ def safe_stem(filename) -> str:
     return stem or "uploaded_model"
 
 
-def upload_target(filename, data: bytes) -> Path:
-    """Where uploaded ``data`` named ``filename`` is kept: ``<safe stem>.npz`` in the user's models folder
-    (created if needed). A file of that name with other content is never overwritten: the upload gets a
-    suffix (``-2``, ``-3``...); a file with the same content is returned as it is, so that the same upload
-    twice is saved once."""
+def upload_target(filename, data: bytes, owner=CURRENT) -> Path:
+    """Where uploaded ``data`` named ``filename`` is kept: ``<safe stem>.npz`` in ``owner``'s models folder
+    (created if needed; never a shared folder). A file of that name with other content is never overwritten:
+    the upload gets a suffix (``-2``, ``-3``...); a file with the same content is returned as it is, so that the
+    same upload twice is saved once."""
     stem = safe_stem(filename)
-    folder = user_models_dir(create=True)
+    folder = user_models_dir(owner, create=True)
     digest = hashlib.sha256(data).hexdigest()
     for k in range(1, 1000):
         target = folder / (f"{stem}.npz" if k == 1 else f"{stem}-{k}.npz")
@@ -176,9 +302,17 @@ def upload_target(filename, data: bytes) -> Path:
 
 
 # --- checkpoints of live training runs, waiting to be resumed --------------------------------------------
-def checkpoints_dir() -> Path:
-    """``$RBM_EXPLORER_HOME/checkpoints``: where closed or stopped runs of the Train page wait to resume."""
-    return user_models_dir().parent / "checkpoints"
+def save_target(name: str, owner=CURRENT) -> Path:
+    """Where a model saved under ``name`` (a plain file name, checked by the caller) goes: ``owner``'s own
+    models folder (created), so that a save under the name of a shared or bundled model writes a file of the
+    owner's and never touches the shared one."""
+    return user_models_dir(owner, create=True) / (name if name.endswith(".npz") else f"{name}.npz")
+
+
+def checkpoints_dir(owner=CURRENT) -> Path:
+    """Where ``owner``'s closed or stopped runs of the Train page wait to resume:
+    ``$RBM_EXPLORER_HOME/owners/<owner>/checkpoints`` (``$RBM_EXPLORER_HOME/checkpoints`` for owner None)."""
+    return _owned("checkpoints", owner, create=False)
 
 
 def read_run_checkpoint(path) -> dict | None:
@@ -212,9 +346,11 @@ class ResumeOffer:
         return f"Resume {self.run_name} (epoch {self.epoch} of {self.epochs})"
 
 
-def newest_checkpoint(folder: Path | None = None, exclude: Path | None = None) -> ResumeOffer | None:
-    """The most recently written run checkpoint that no run is using (other than ``exclude``), or None."""
-    folder = checkpoints_dir() if folder is None else folder
+def newest_checkpoint(folder: Path | None = None, exclude: Path | None = None, owner=CURRENT) -> ResumeOffer | None:
+    """The most recently written run checkpoint of ``owner`` (in ``folder``, by default ``owner``'s
+    checkpoints folder) that no run is using (other than ``exclude``), or None. Another owner's runs are never
+    offered: they are in another folder."""
+    folder = checkpoints_dir(owner) if folder is None else folder
     if not folder.is_dir():
         return None
     for path in sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True):

@@ -93,33 +93,46 @@ def served_app(extra_args=(), timeout: float = 90.0, env: dict | None = None):
         proc.stdout.close()  # an open pipe left to the garbage collector is a ResourceWarning
 
 
+def watched_page(context):
+    """A new page of a Playwright browser context that records its off-host requests (``page.foreign_requests``)
+    and its script errors (``page.page_errors``)."""
+    page = context.new_page()
+    foreign: list[str] = []
+    errors: list[str] = []
+
+    def on_request(request):
+        host = urlparse(request.url).hostname or ""
+        if request.url.startswith(("data:", "blob:", "about:")):
+            return
+        if host not in LOCAL_HOSTS:
+            foreign.append(request.url)
+
+    page.on("request", on_request)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.foreign_requests = foreign
+    page.page_errors = errors
+    return page
+
+
 @contextlib.contextmanager
-def chromium_page(viewport=(1400, 900)):
-    """A Playwright page in headless Debian Chromium; ``page.foreign_requests`` lists off-host requests."""
+def chromium_contexts(count: int, viewport=(1400, 900)):
+    """``count`` separate browser contexts of one headless Debian Chromium: as many users, each with their own
+    cookies and storage. Open pages with ``watched_page(context)``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-            page = context.new_page()
-            foreign: list[str] = []
-            errors: list[str] = []
-
-            def on_request(request):
-                host = urlparse(request.url).hostname or ""
-                if request.url.startswith(("data:", "blob:", "about:")):
-                    return
-                if host not in LOCAL_HOSTS:
-                    foreign.append(request.url)
-
-            page.on("request", on_request)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.foreign_requests = foreign
-            page.page_errors = errors
-            yield page
+            yield [browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}) for _ in range(count)]
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def chromium_page(viewport=(1400, 900)):
+    """A Playwright page in headless Debian Chromium; ``page.foreign_requests`` lists off-host requests."""
+    with chromium_contexts(1, viewport) as (context,):
+        yield watched_page(context)
 
 
 def tiles_from_png(png: bytes, grid=(8, 8), tile_shape=(28, 28), gap_rgb=(157, 180, 208)):

@@ -365,7 +365,9 @@ def test_served_page_shows_upload_errors_and_keeps_working(tmp_path, home):
         page.locator("input[type=file]").set_input_files(str(valid))
         wait_until(lambda: "Ising 32x32 spins" in _text(page, ".model-headline"), 60, what="the uploaded model")
         assert "my_ising.npz" in _text(page, ".model-notice") and _text(page, ".model-error") == ""
-        assert (home / "models" / "my_ising.npz").read_bytes() == valid.read_bytes()
+        # the upload is the browser's own: it goes to the folder of the owner its cookie names
+        saved = list(home.glob("owners/*/models/my_ising.npz"))
+        assert len(saved) == 1 and saved[0].read_bytes() == valid.read_bytes()
 
         page.locator(".model-select select").select_option(label="MNIST 0-3 · linear, 3 released")
         wait_until(lambda: "MNIST 0-3 · linear, 3 released" in _text(page, ".model-headline"), 60,

@@ -325,7 +325,7 @@ def test_served_train_page_trains_saves_and_stays_offline(home):
         page.wait_for_timeout(1500)  # the last frame reaches the plots
         page.screenshot(path=str(ARTIFACTS / "train_page.png"))
         page.get_by_role("button", name="Save model").click()
-        wait_until(lambda: list((home / "models").glob("*.npz")), 60, what="the saved model")
+        wait_until(lambda: list(home.glob("owners/*/models/*.npz")), 60, what="the saved model (the browser's own)")
         assert page.foreign_requests == [], f"requests to other hosts: {page.foreign_requests}"
         assert page.page_errors == [], page.page_errors
 
@@ -338,7 +338,7 @@ def test_served_train_page_trains_saves_and_stays_offline(home):
         page.goto("about:blank")
 
         def checkpointed():
-            found = [read_checkpoint(p) for p in (home / "checkpoints").glob("*.npz")]
+            found = [read_checkpoint(p) for p in home.glob("owners/*/checkpoints/*.npz")]
             return [m for m in found if m and m["train_page"]["recipe"]["config"]["epochs"] == 100]
 
         meta = wait_until(checkpointed, 120, interval=0.5, what="the closed session's checkpoint")[0]

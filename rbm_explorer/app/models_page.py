@@ -9,7 +9,7 @@ from rbm_explorer.app.pages import ExplorerSession
 
 
 def build_models_page(session: ExplorerSession):
-    state = ModelsSession(initial=session.opened_model or None)
+    state = ModelsSession(initial=session.opened_model or None, owner=session.owner)
     link_sessions(state, session)
     return ModelsPage(state=state)
 

@@ -1,17 +1,18 @@
 """Per-session state of the Models page: open a model file, validate it, and describe what is inside.
 
-``ModelsSession`` holds everything the page shows as plain data: the catalogue of models to choose from (bundled
-models and the user's saved ones, ``rbm_explorer.catalog``), the summary tables of the open model
-(``rbm_explorer.io.summary``, the same as ``rbm-explorer info`` prints) and the weight vectors of its hidden units
-tiled as one picture (``rbm_explorer.pictures.weight_mosaic``). In the constrained RBMs of
+``ModelsSession`` holds everything the page shows as plain data: the catalogue of models to choose from
+(bundled models, the session owner's saved ones and the shared ones, ``rbm_explorer.catalog``), the summary
+tables of the open model (``rbm_explorer.io.summary``, the same as ``rbm-explorer info`` prints) and the weight
+vectors of its hidden units tiled as one picture (``rbm_explorer.pictures.weight_mosaic``). In the constrained RBMs of
 Fernandez-de-Cossio-Diaz, Cocco and Monasson (2023) the released units' weights carry the label and the
 constrained ones are kept orthogonal to it (Eqs. 6-7), so the released units are drawn first. Views render these
 parameters and compute nothing; the published parameters are read-only (``constant``) outside this class.
 
 Uploaded bytes are never unpickled: they are written to a private temporary file and read by ``load_model``
 (``allow_pickle=False``, every problem a ``ModelFileError``); only a file that loads is saved, atomically, into
-``user_models_dir()`` (named by ``catalog.upload_target``) where the other pages find it. Every action is
-guarded: a failure sets ``error`` and leaves the model on screen as it was.
+the owner's ``user_models_dir`` (named by ``catalog.upload_target``, never over another file and never in a shared
+folder) where the other pages of that owner find it. Every action is guarded: a failure sets ``error`` and
+leaves the model on screen as it was.
 """
 
 from __future__ import annotations
@@ -22,27 +23,34 @@ from pathlib import Path
 import param
 
 from rbm_explorer.app.session_state import SessionState
-from rbm_explorer.catalog import base_name, entry_for, families, upload_target, user_models_dir
+from rbm_explorer.catalog import (CURRENT, base_name, entry_for, families, origin_of, resolve_owner, upload_target,
+                                  user_models_dir)
 from rbm_explorer.io import ModelFile, atomic_write, load_model
 from rbm_explorer.io.summary import released_of, summarize, trimmed
 from rbm_explorer.pictures import WEIGHT_SCALES, weight_mosaic
-from rbm_explorer.resources import assets_dir
 
 DEFAULT_MODEL = "mnist01_linear_released1"
 # Uploads travel base64-encoded over the session's websocket, which Bokeh closes on messages over 20 MiB (ending the
 # session): 14 MiB of file is 18.7 MiB of message. Bundled models are under 8 MB; bigger files can be copied into
-# user_models_dir() instead. The page refuses bigger files in the browser, before they are read.
+# the user's models folder instead. The page refuses bigger files in the browser, before they are read.
 DEFAULT_MAX_UPLOAD_BYTES = 14 << 20
 
 
-def catalogue_choices(entries=None) -> dict[str, str]:
-    """Select options: readable label -> file path, bundled models first in family order, then the user's."""
-    choices = {}
-    for title, variants in families(entries).items():
+ORIGIN_TAGS = {"own": " (yours)", "shared": " (shared)"}
+SOURCES = {"bundled": "bundled model", "own": "saved by you", "shared": "shared (read-only)"}
+
+
+def catalogue_choices(entries=None, owner=CURRENT) -> dict[str, str]:
+    """Select options: readable label -> file path; bundled models first in family order, then the owner's
+    (their labels end in '(yours)'), then the shared ones ('(shared)')."""
+    choices, rank = {}, {}
+    for title, variants in families(entries, owner=owner).items():
         for variant, entry in variants.items():
-            label = f"{title} · {variant}" if entry.bundled else f"{title} · {entry.variant} · {entry.name} (yours)"
+            tag = ORIGIN_TAGS.get(entry.origin)
+            label = f"{title} · {variant}" if tag is None else f"{title} · {entry.variant} · {entry.name}{tag}"
             choices[label] = str(entry.path)
-    return dict(sorted(choices.items(), key=lambda item: " (yours)" in item[0]))
+            rank[label] = ("bundled", "own", "shared").index(entry.origin)
+    return dict(sorted(choices.items(), key=lambda item: rank[item[0]]))
 
 
 class ModelsSession(SessionState):
@@ -51,7 +59,8 @@ class ModelsSession(SessionState):
     ``choice``, ``max_units`` and ``scale`` are the user's; every other parameter is published by this class
     (read-only elsewhere) and changes only through ``open``, ``upload``, ``refuse_upload`` and ``refresh``."""
 
-    choice = param.Selector(objects={}, doc="Open a bundled model or one you saved (your models end in '(yours)')")
+    choice = param.Selector(objects={}, doc="Open a bundled model, one you saved (ending in '(yours)') or one shared "
+                          "with everyone (ending in '(shared)')")
     max_units = param.Integer(default=48, bounds=(4, 96), doc="How many hidden units' weights to draw: released "
                               "units first, then the others by decreasing norm")
     scale = param.Selector(objects=list(WEIGHT_SCALES), default="per unit", doc="Colour scale of the weight "
@@ -61,7 +70,7 @@ class ModelsSession(SessionState):
     # published (read-only outside this class); views read these
     model_path = param.String(default="", constant=True, doc="File of the model on screen")
     title = param.String(default="", constant=True, doc="Family and variant of the model on screen")
-    source = param.String(default="", constant=True, doc="bundled, saved by you, or uploaded")
+    source = param.String(default="", constant=True, doc="bundled, saved by you, shared (read-only) or uploaded")
     description = param.String(default="", constant=True, doc="The model file's own description, shortened")
     summary = param.Dict(default={}, constant=True, doc="Summary tables: title -> columns, rows, note")
     metadata = param.Dict(default={}, constant=True, doc="The model's metadata, trimmed for display")
@@ -74,8 +83,11 @@ class ModelsSession(SessionState):
     opened_path = param.String(default="", constant=True,
                                doc="Path of the model the user opened last (shared with other pages)")
 
-    def __init__(self, initial: str | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, **params):
+    def __init__(self, initial: str | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, owner=CURRENT,
+                 **params):
         super().__init__(**params)
+        # whose uploads these are: fixed here, since later actions run outside the page build's catalog.owned_by
+        self.owner = resolve_owner(owner)
         self.max_upload_bytes = int(max_upload_bytes)
         self.model: ModelFile | None = None
         self._refresh_choices()
@@ -99,7 +111,7 @@ class ModelsSession(SessionState):
         return {"notice": ""}
 
     def _refresh_choices(self) -> None:
-        choices = catalogue_choices()
+        choices = catalogue_choices(owner=self.owner)
         if self.model_path and self.model_path not in choices.values():
             choices[f"{Path(self.model_path).stem} (opened file)"] = self.model_path
         self.param.choice.objects = choices
@@ -129,12 +141,11 @@ class ModelsSession(SessionState):
         entry = entry_for(path)  # validates the file (ModelFileError names the problem); cached per mtime
         model = entry.load()
         summary = summarize(model)
-        bundled = path.resolve().parent == (assets_dir() / "models").resolve()
+        origin = origin_of(path, self.owner)
         published = dict(
             model_path=str(path),
             title=f"{entry.family_title} · {entry.variant}",
-            source=source or ("bundled model" if bundled else
-                              "saved by you" if path.parent == user_models_dir() else "opened file"),
+            source=source or SOURCES.get(origin, "opened file"),
             description=summary.description,
             summary=summary.tables,
             metadata=trimmed(model.metadata),
@@ -165,7 +176,7 @@ class ModelsSession(SessionState):
 
     # --- uploads ----------------------------------------------------------------------------------------------
     def upload(self, data: bytes | None, filename: str | None) -> bool:
-        """Validate uploaded bytes; a valid model is saved into ``user_models_dir()`` and opened.
+        """Validate uploaded bytes; a valid model is saved into the owner's ``user_models_dir`` and opened.
         Returns True on success; on failure ``error`` names the problem and the model on screen stays."""
         return bool(self.run_action(self._upload, data, filename))
 
@@ -184,7 +195,7 @@ class ModelsSession(SessionState):
             except ValueError as exc:
                 problem = str(exc).replace(str(candidate), "").lstrip(": ")
                 raise ValueError(f"Upload {name!r} is not a valid model file: {problem}") from None
-        target = upload_target(name, data)
+        target = upload_target(name, data, owner=self.owner)
         if not target.exists():
             try:
                 with atomic_write(target) as handle:
@@ -205,5 +216,5 @@ class ModelsSession(SessionState):
 
     @property
     def save_folder(self) -> str:
-        """Where valid uploads are saved."""
-        return str(user_models_dir())
+        """Where valid uploads are saved: the owner's own models folder."""
+        return str(user_models_dir(self.owner))

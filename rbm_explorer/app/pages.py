@@ -20,14 +20,20 @@ from typing import Callable
 import panel as pn
 import param
 
+from rbm_explorer.catalog import owned_by
+
 FRAME_PERIOD_MS = 50  # 20 frames per second: the frame-rate limiter of every live page
 log = logging.getLogger(__name__)
 
 
 class ExplorerSession(param.Parameterized):
-    """What the pages of one browser session share: things to close when the session ends, and the model
-    file the user opened last (the Models and Train pages set it, the Morph page can switch to it)."""
+    """What the pages of one browser session share: who it is (``owner``), things to close when the session
+    ends, and the model file the user opened last (the Models and Train pages set it, the Morph page can switch
+    to it)."""
 
+    owner = param.String(default=None, allow_None=True, constant=True,
+                         doc="Owner id of the session's runs, checkpoints and uploads (``app/identity.py``); None "
+                             "outside a served session: the machine's single user, as the command line")
     opened_model = param.String(default="", doc="Path of the model the user opened or saved last")
     active_page = param.String(default="", doc="Slug of the page on screen")
     tab_visible = param.Boolean(default=True, doc="The browser shows the tab (document.visibilityState, which "
@@ -119,8 +125,10 @@ class Page:
     about: str
 
     def build(self, session: ExplorerSession):
-        """Import the page's module (the first time) and build the page for ``session``."""
-        return pkgutil.resolve_name(self.builder)(session)
+        """Import the page's module (the first time) and build the page for ``session``. The catalogue calls
+        the build makes without naming an owner act for the session's owner (``catalog.owned_by``)."""
+        with owned_by(session.owner):
+            return pkgutil.resolve_name(self.builder)(session)
 
 
 PAGES: dict[str, Page] = {page.slug: page for page in (  # sidebar order

@@ -11,7 +11,9 @@
   starts no work;
 * stops every thread (and checkpoints training) in ``pn.state.on_session_destroyed``;
 * reports whether the browser shows the tab (``TabVisibility``), so that a hidden tab's chains wait;
-* counts its document in the process's health log (``health``).
+* counts its document in the process's health log (``health``);
+* knows who the session is (``identity.session_identity``: the login name or the browser's cookie id), so that
+  each page lists and writes only that owner's files, and stores a new id in the cookie (``IdentityCookie``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from panel.custom import JSComponent
 
 from rbm_explorer.app.budget import SESSIONS, CapacityError
 from rbm_explorer.app.health import start_health_log, track_document
+from rbm_explorer.app.identity import IdentityCookie, session_identity
 from rbm_explorer.app.pages import ExplorerSession, drop_orphaned_socket_writes, ordered_pages
 from rbm_explorer.app.style import ACCENT, RAW_CSS
 
@@ -79,7 +82,8 @@ class Explorer:
         limit_blas_threads()
         drop_orphaned_socket_writes()
         hv.extension("bokeh", logo=False)
-        self.session = ExplorerSession()
+        owner, self.browser_id = session_identity()
+        self.session = ExplorerSession(owner=owner)
         self.pages = {p.slug: p for p in ordered_pages()}
         self.built: dict[str, object] = {}
         first = first_page
@@ -121,6 +125,9 @@ class Explorer:
         visibility = TabVisibility(width=0, height=0, margin=0, css_classes=["tab-visibility"])
         visibility.param.watch(lambda event: setattr(self.session, "tab_visible", event.new), "tab_visible")
         sidebar.append(visibility)
+        if self.browser_id:
+            sidebar.append(IdentityCookie(browser_id=self.browser_id, width=0, height=0, margin=0,
+                                          css_classes=["identity-cookie"]))
         # Bootstrap: every script and style of this template is bundled with Panel and served locally (the Fast
         # templates add a web font from fonts.googleapis.com, which would break offline use).
         template = pn.template.BootstrapTemplate(

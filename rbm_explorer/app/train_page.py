@@ -9,7 +9,7 @@ from rbm_explorer.app.train_views import TrainPage
 
 
 def build_train_page(session: ExplorerSession):
-    state = TrainSession()
+    state = TrainSession(owner=session.owner)  # the session's own runs only
     session.on_close(state.close)
     add_frame_callback(session, state.poll)
 

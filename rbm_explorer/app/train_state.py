@@ -10,9 +10,12 @@ sampler pages, and the same calls as ``rbm-explorer train``. This module holds w
   start until it ends. A run over that bound waits in a queue: the page says so, and the run starts by
   itself when a slot is free (``poll`` tries); Stop takes it out of the queue.
 * Stopping, and closing the tab, end the run at the next update boundary; the run checkpoints atomically into
-  ``catalog.checkpoints_dir()`` and the runner is joined. A later session offers to resume the newest
-  checkpoint (``catalog.newest_checkpoint``); the resumed run reaches the very weights an uninterrupted run
-  with the same seed reaches (the trainer replays the rest of a half-done epoch with its minibatch order).
+  ``catalog.checkpoints_dir(owner)`` and the runner is joined. A later session of the same owner offers to
+  resume the newest checkpoint (``catalog.newest_checkpoint``); the resumed run reaches the very weights an
+  uninterrupted run with the same seed reaches (the trainer replays the rest of a half-done epoch with its
+  minibatch order).
+* Everything a session writes or offers is its owner's (``ExplorerSession.owner``): checkpoints and saved
+  models go to the owner's folders, and another owner's runs are never offered.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import param
 from rbm_explorer.app.budget import TRAINING_RUNS, Budget, CapacityError
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.app.train_settings import offered_datasets, recipe_from_settings, settings_problems
-from rbm_explorer.catalog import ResumeOffer, checkpoints_dir, newest_checkpoint, read_run_checkpoint, user_models_dir
+from rbm_explorer.catalog import (CURRENT, ResumeOffer, checkpoints_dir, newest_checkpoint, read_run_checkpoint,
+                                  resolve_owner, save_target, user_models_dir)
 from rbm_explorer.datasets.faces import ATTRIBUTES
 from rbm_explorer.live import Runner, shared_pool
 from rbm_explorer.training.checkpoint import RUN_METADATA_KEY
@@ -97,8 +101,10 @@ class TrainSession(SessionState):
     can_save = param.Boolean(default=False, constant=True)
     run_name = param.String(default="", constant=True)
 
-    def __init__(self, budget: Budget = TRAINING_RUNS, **params):
+    def __init__(self, budget: Budget = TRAINING_RUNS, owner=CURRENT, **params):
         super().__init__(**params)
+        # whose runs these are: fixed here, since later actions run outside the page build's catalog.owned_by
+        self.owner = resolve_owner(owner)
         self._budget = budget
         self._run: TrainingRun | None = None
         self._runner: Runner | None = None
@@ -186,7 +192,8 @@ class TrainSession(SessionState):
             self.publish(error=str(exc))
             return False
         name = run_name_for(recipe)
-        taken = {p.stem for p in checkpoints_dir().glob("*.npz")} | {p.stem for p in user_models_dir().glob("*.npz")}
+        taken = ({p.stem for p in checkpoints_dir(self.owner).glob("*.npz")}
+                 | {p.stem for p in user_models_dir(self.owner).glob("*.npz")})
         unique, k = name, 2
         while unique in taken:  # two runs started in the same second
             unique, k = f"{name}-{k}", k + 1
@@ -227,7 +234,7 @@ class TrainSession(SessionState):
     def _start_run(self, recipe: Recipe, run_name: str, resume_from: Path | None) -> bool:
         """Start the run on the shared pool; the caller holds a slot of the budget."""
         try:
-            run = TrainingRun(recipe, run_name, checkpoints_dir() / f"{run_name}.npz", resume_from)
+            run = TrainingRun(recipe, run_name, checkpoints_dir(self.owner) / f"{run_name}.npz", resume_from)
             runner = Runner(run, self._pace(), publish_hz=PUBLISH_HZ, name=f"{THREAD_PREFIX}-{run_name}",
                             on_exit=lambda: self._budget.release(self), policy=shared_pool())
             runner.share = 1.0  # as much of the pool as one Morph session at its default speed
@@ -260,8 +267,9 @@ class TrainSession(SessionState):
             self.publish(status="Stopping: waiting for the current update to end…")
 
     def save(self) -> Path | None:
-        """Write the current model into ``user_models_dir()``; returns the path (None, with an ``error``, if
-        there is nothing to save or the name is bad)."""
+        """Write the current model into the owner's ``user_models_dir``, even under the name of a shared model
+        (which stays as it is); returns the path (None, with an ``error``, if there is nothing to save or the name
+        is bad)."""
         run = self._run
         name = self.model_name.strip() or (run.run_name if run is not None else "")
         if run is None or run.trainer is None:
@@ -277,7 +285,7 @@ class TrainSession(SessionState):
                 self.publish(error="Nothing to save yet: training has not begun.")
                 return None
             rbm, history, epoch, update = state  # a copy: save_trained orients its released units in place
-            path = user_models_dir(create=True) / (name if name.endswith(".npz") else f"{name}.npz")
+            path = save_target(name, self.owner)
             save_trained(path, rbm, history, run.prepared, f"rbm-explorer serve: Train page, run {run.run_name}")
         except Exception as exc:
             self.publish(error=f"Could not save the model: {_problem(exc)}")
@@ -301,7 +309,7 @@ class TrainSession(SessionState):
             return None
         run = self._run
         finished = run.checkpoint if run is not None and run.phase == "done" else None
-        return newest_checkpoint(exclude=finished)
+        return newest_checkpoint(exclude=finished, owner=self.owner)
 
     # --- publishing ------------------------------------------------------------------------------------
     def poll(self) -> None:

@@ -1,5 +1,11 @@
 """``rbm-explorer serve``: serve the Panel app (every script of ``apps/``) with ``panel serve``, for one user or a
-classroom (other hosts' addresses, several processes, a password, a bound on live samplers per process)."""
+classroom (other hosts' addresses, several processes, a password, a bound on live samplers per process, a folder
+of models shared with every student).
+
+Settings the app reads are passed to the server process in the environment: ``RBM_EXPLORER_MAX_SESSIONS``,
+``RBM_EXPLORER_MAX_TRAINING_RUNS``, ``RBM_EXPLORER_SHARED_MODELS`` (``catalog.SHARED_MODELS_ENV``) and
+``RBM_EXPLORER_LOGIN_USERS`` ("1" when ``--basic-auth`` names a users file: the login name is then the identity
+each student's files belong to; otherwise the app keeps the identity in a browser cookie)."""
 
 from __future__ import annotations
 
@@ -12,7 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rbm_explorer.catalog import SHARED_MODELS_ENV
 from rbm_explorer.cli.common import UserError
+
+LOGIN_USERS_ENV = "RBM_EXPLORER_LOGIN_USERS"  # "1": the login names the user (read by app/identity.py)
 
 
 def port_number(text: str) -> int:
@@ -83,14 +92,35 @@ def serve_command(args) -> list[str]:
     return command
 
 
-def cmd_serve(args) -> int:
-    command = serve_command(args)
-    for flag, value, env in (("--max-sessions", args.max_sessions, "RBM_EXPLORER_MAX_SESSIONS"),
-                             ("--max-training-runs", args.max_training_runs, "RBM_EXPLORER_MAX_TRAINING_RUNS")):
+def shared_models_folder(text: str) -> Path:
+    """``--shared-models``: an existing folder, as an absolute path (the server may run from elsewhere)."""
+    folder = Path(text).expanduser()
+    if not folder.exists():
+        raise UserError(f"--shared-models {text}: no such folder")
+    if not folder.is_dir():
+        raise UserError(f"--shared-models {text}: not a folder")
+    return folder.resolve()
+
+
+def serve_environment(args) -> dict[str, str]:
+    """The environment variables the app reads, from the options; ``UserError`` for bad values."""
+    env = {}
+    for flag, value, name in (("--max-sessions", args.max_sessions, "RBM_EXPLORER_MAX_SESSIONS"),
+                              ("--max-training-runs", args.max_training_runs, "RBM_EXPLORER_MAX_TRAINING_RUNS")):
         if value is not None:
             if value < 1:
                 raise UserError(f"{flag} must be at least 1, got {value}")
-            os.environ[env] = str(value)
+            env[name] = str(value)
+    if getattr(args, "shared_models", None) is not None:
+        env[SHARED_MODELS_ENV] = str(shared_models_folder(args.shared_models))
+    # panel serve reads --basic-auth as a users file when it names a file, else as the password
+    env[LOGIN_USERS_ENV] = "1" if args.basic_auth and os.path.isfile(args.basic_auth) else "0"
+    return env
+
+
+def cmd_serve(args) -> int:
+    command = serve_command(args)
+    os.environ.update(serve_environment(args))
     check_port_free(args.address, args.port)
     print("serving: " + " ".join(command), file=sys.stderr, flush=True)
     if hasattr(os, "execv"):  # become the server, so that signals (Ctrl-C, a supervisor's TERM) reach it
@@ -119,6 +149,9 @@ def add_parsers(sub) -> None:
     serve.add_argument("--max-training-runs", type=int, default=None,
                        help="training runs one server process runs at once (default: one per core); a run over "
                             "the bound waits in a queue, and its page says so")
+    serve.add_argument("--shared-models", metavar="DIR",
+                       help="a folder of models every session can open, read-only (e.g. the teacher's); each "
+                            "student's own uploads and runs stay private to them")
     serve.add_argument("--session-lifetime-ms", type=int, default=15000,
                        help="how long a closed tab's session lives before its threads stop")
     serve.set_defaults(func=cmd_serve)
