@@ -106,6 +106,7 @@ async def protocol_class(url: str, n: int, seconds: float, server: ServedProcess
     rss = server.rss_bytes()
     await asyncio.gather(*tasks, return_exceptions=True)
     rates = [p.frames_between(t0, t1) / (t1 - t0) for p in pages if not p.refused]
+    sweeps = [p.rate for p in pages if p.rate is not None and not p.refused]
     flips = [f for p in pages for f in p.flips]
     for p in pages:
         await p.close()
@@ -117,6 +118,7 @@ async def protocol_class(url: str, n: int, seconds: float, server: ServedProcess
         "flip_ms_median": round(1000 * float(np.median(flips)), 0) if flips else None,
         "flip_ms_p90": round(1000 * float(np.percentile(flips, 90)), 0) if flips else None,
         "flips": len(flips),
+        "sweeps_per_s_median": round(float(np.median(sweeps)), 1) if sweeps else None,
         "server_cores": round((cpu1 - cpu0) / (t1 - t0), 2),
         "server_rss_mb": round(rss / 2**20),
         "client_cores": round((client1 - client0) / (t1 - t0), 2),
@@ -184,6 +186,7 @@ def chromium_class(url: str, n: int, seconds: float, server: ServedProcess) -> d
         "server_cores": round((scpu1 - scpu0) / (t1 - t0), 2),
         "errors": len(problems) + len(server.log_problems()),
         "foreign_requests": len(foreign),
+        "foreign_examples": sorted(set(foreign))[:5],
     }
 
 
@@ -200,9 +203,9 @@ def machine() -> dict:
 
 
 def run(args) -> dict:
-    os.nice(19)  # the clients yield to the server; their CPU is reported
+    os.nice(args.nice)  # the clients yield to the server; their CPU is reported
     server_args = shlex.split(args.server_args)
-    result = {"machine": machine(), "server_args": args.server_args, "seconds": args.seconds,
+    result = {"machine": machine(), "server_args": args.server_args, "seconds": args.seconds, "nice": args.nice,
               "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "protocol": [], "chromium": []}
     for n in args.sessions:
         with ServedProcess(server_args) as server:
@@ -221,11 +224,13 @@ def run(args) -> dict:
 
 def table(result: dict) -> str:
     m = result["machine"]
-    lines = ["| protocol sessions | frames/s per session, median / p10 | flip -> frame, median / p90 | server CPU "
-             "(cores) / RSS | client CPU (cores) | errors | refused |", "|---|---|---|---|---|---|---|"]
+    lines = ["| protocol sessions | frames/s per session, median / p10 | flip -> frame, median / p90 | sweeps/s per "
+             "session | server CPU (cores) / RSS | client CPU (cores) | errors | refused |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in result["protocol"]:
         lines.append(f"| {r['sessions']} | {r['frames_per_s_median']} / {r['frames_per_s_p10']} | "
                      f"{r['flip_ms_median']:.0f} / {r['flip_ms_p90']:.0f} ms ({r['flips']} flips) | "
+                     f"{r['sweeps_per_s_median']} | "
                      f"{r['server_cores']} / {r['server_rss_mb']} MB | {r['client_cores']} | {r['errors']} | "
                      f"{r['refused']} |")
     lines += ["", "| Chromium pages | painted frames/s per page, median / min | browser CPU (cores) | server CPU "
@@ -233,7 +238,8 @@ def table(result: dict) -> str:
     for r in result["chromium"]:
         lines.append(f"| {r['pages']} | {r['painted_per_s_median']} / {r['painted_per_s_min']} | "
                      f"{r['browser_cores']} | {r['server_cores']} | {r['errors']} |")
-    lines += ["", f"Server flags `{result['server_args']}`; {result['seconds']} s measured per row; {m['cpu']}, "
+    lines += ["", f"Server flags `{result['server_args']}`; clients at nice {result.get('nice', 19)}; "
+              f"{result['seconds']} s measured per row; {m['cpu']}, "
               f"{m['cores']} cores, Python {m['python']}; {result['when']}."]
     return "\n".join(lines)
 
@@ -260,6 +266,7 @@ def main() -> None:
     parser.add_argument("--browsers", type=numbers, default=[1, 5, 10])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--server-args", default=RECOMMENDED)
+    parser.add_argument("--nice", type=int, default=19, help="the clients' niceness (default 19)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     result = run(args)

@@ -30,6 +30,7 @@ import time
 import uuid
 
 TOKEN = re.compile(r'"token":\s*"([^"]+)"')
+RATE = re.compile(r"Rate</b>\s*([\d,.]+)\s*sweeps/s")
 RELEASED_0 = re.compile(r"Released</b>\s*\d+:\s*(on|off|free)")
 
 
@@ -66,6 +67,7 @@ class ProtocolPage:
         self.refused = False
         self.released = None  # released unit 0's state, as the status line shows it
         self.judged = False  # the status line has shown the class judge's shares
+        self.rate = None  # sweeps per second, as the status line shows it
         self.closed = False
         self._source = None
         self._pending_flip = None  # (click time, state before)
@@ -199,6 +201,9 @@ class ProtocolPage:
                     self._source, frame = model_id, int(data["frame"][0])
             elif event.get("kind") == "ModelChanged" and event.get("attr") == "html":
                 self.judged = self.judged or "Judge</b>" in str(event.get("new"))
+                rate = RATE.search(str(event.get("new")))
+                if rate:
+                    self.rate = float(rate.group(1).replace(",", ""))
                 match = RELEASED_0.search(str(event.get("new")))
                 if match:
                     status_changed = match.group(1) != self.released

@@ -413,15 +413,17 @@ class MorphSession(SessionState):
         mosaic = grey_mosaic(tile_chains(snap.v, self.image_shape, columns), *self.visible_levels)
         if mosaic.shape != self.grid_shape:  # the page draws a new grid, whose frames it has not reported yet
             self._painted = -1
+        # what rarely changes is left out when it has not: setting a parameter costs its checks even when its
+        # watchers are not called
+        rare = {"grid_shape": mosaic.shape, "class_shares": shares, "status": snap.error or "",
+                "released_modes": released_modes_from_clamps(snap.clamped_h, self.released_units, low, high)}
+        changed = {key: value for key, value in rare.items() if getattr(self, key) != value}
         self.publish(
             mosaic=mosaic,
-            grid_shape=mosaic.shape,
             steps=snap.steps,
             frame=self.frame + 1,
             measured_rate=snap.steps_per_second if snap.running else 0.0,
-            released_modes=released_modes_from_clamps(snap.clamped_h, self.released_units, low, high),
-            class_shares=shares,
-            status=snap.error or "",
+            **changed,
             **extra,
         )
 

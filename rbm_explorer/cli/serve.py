@@ -121,6 +121,10 @@ def serve_environment(args) -> dict[str, str]:
 def cmd_serve(args) -> int:
     command = serve_command(args)
     os.environ.update(serve_environment(args))
+    if args.num_procs != 1 and "RBM_EXPLORER_POOL_WORKERS" not in os.environ:
+        # the processes share the cores: together they have one pool worker per core
+        cores = os.cpu_count() or 1
+        os.environ["RBM_EXPLORER_POOL_WORKERS"] = str(max(1, cores // (args.num_procs or cores)))
     check_port_free(args.address, args.port)
     print("serving: " + " ".join(command), file=sys.stderr, flush=True)
     if hasattr(os, "execv"):  # become the server, so that signals (Ctrl-C, a supervisor's TERM) reach it

@@ -33,7 +33,23 @@ import time
 from rbm_explorer.live.policy import ExecutionPolicy
 
 PARKED, READY, SLEEPING, RUNNING, GONE = "parked", "ready", "sleeping", "running", "gone"
-WORKER_NICENESS = 10  # how much lower than the process the workers' threads run (Linux; 0 leaves them alone)
+WORKER_NICENESS = 10  # how much lower than the process the workers' threads run (Linux; 0 leaves them alone;
+# $RBM_EXPLORER_WORKER_NICENESS overrides it)
+
+
+def default_workers() -> int:
+    """``$RBM_EXPLORER_POOL_WORKERS``, else one per core. ``rbm-explorer serve --num-procs P`` sets it to the
+    cores over P, so that P processes together have one worker per core, not P per core fighting for them."""
+    raw = os.environ.get("RBM_EXPLORER_POOL_WORKERS", "")
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"RBM_EXPLORER_POOL_WORKERS must be a positive integer, got {raw!r}") from None
+        if value < 1:
+            raise ValueError(f"RBM_EXPLORER_POOL_WORKERS must be a positive integer, got {value}")
+        return value
+    return os.cpu_count() or 1
 
 
 def lower_thread_priority(niceness: int) -> None:
@@ -77,7 +93,7 @@ class SharedPool(ExecutionPolicy):
     """``workers`` threads (default: one per core) serving any number of runners in weighted fair shares."""
 
     def __init__(self, workers: int | None = None, name: str = "rbm-pool"):
-        workers = workers if workers is not None else (os.cpu_count() or 1)
+        workers = workers if workers is not None else default_workers()
         if workers < 1:
             raise ValueError(f"a pool needs at least one worker, got {workers}")
         self.workers = int(workers)
@@ -188,7 +204,7 @@ class SharedPool(ExecutionPolicy):
             self._cond.wait(timeout)
 
     def _work(self) -> None:
-        lower_thread_priority(WORKER_NICENESS)
+        lower_thread_priority(int(os.environ.get("RBM_EXPLORER_WORKER_NICENESS", WORKER_NICENESS)))
         while True:
             with self._cond:
                 task = self._next()
