@@ -18,7 +18,8 @@ at its own moments.
 Each N gets a fresh server, warmed by one page that waits for the class judge and leaves. Usage::
 
     python benchmarks/classroom.py [--sessions 1,10,20,30] [--browsers 1,5,10] [--seconds 30]
-                                   [--server-args "--num-procs 2"] [--no-save]
+                                   [--server-args "--num-procs 2"] [--nice 19] [--no-save]
+    python benchmarks/classroom.py --soak 100      # the soak test's full form
 
 The last stdout line is a JSON object; a full run saves it under ``benchmarks/results/`` and rewrites the
 classroom table in README.md.
@@ -190,6 +191,30 @@ def chromium_class(url: str, n: int, seconds: float, server: ServedProcess) -> d
     }
 
 
+def soak(n: int, at_once: int, server_args: list[str]) -> dict:
+    """The soak test's full form: ``n`` protocol sessions opened, used and closed ``at_once`` at a time (the
+    suite's short form is ``tests/test_soak.py``). Returns the health counts once all are destroyed, the RSS
+    after the first 10 and at the end, and every error."""
+    from test_soak import batch, settled
+
+    from browser_support import wait_until
+
+    errors, baseline = [], None
+    with ServedProcess([*server_args, "--session-lifetime-ms", "1000"]) as server:
+        for start in range(0, n, at_once):
+            errors += asyncio.run(batch(server.url, min(at_once, n - start)))
+            if baseline is None and start + at_once >= 10:
+                wait_until(lambda: settled(server), 120, what="the first sessions to be destroyed")
+                baseline = server.rss_bytes()
+            print(f"soak: {start + at_once} sessions, {len(errors)} errors, RSS {server.rss_bytes() / 2**20:.0f} MB",
+                  flush=True)
+        wait_until(lambda: settled(server), 120, what="every session destroyed")
+        final = server.rss_bytes()
+        return {"sessions": n, "live_at_end": server.live_totals(), "errors": errors[:5] + server.log_problems()[:5],
+                "rss_after_10_mb": round(baseline / 2**20), "rss_end_mb": round(final / 2**20),
+                "rss_ratio": round(final / baseline, 3)}
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:
@@ -268,7 +293,12 @@ def main() -> None:
     parser.add_argument("--server-args", default=RECOMMENDED)
     parser.add_argument("--nice", type=int, default=19, help="the clients' niceness (default 19)")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--soak", type=int, default=0, metavar="N",
+                        help="instead, the soak test: N protocol sessions opened, used and closed, 5 at a time")
     args = parser.parse_args()
+    if args.soak:
+        print(json.dumps(soak(args.soak, 5, shlex.split(args.server_args))))
+        return
     result = run(args)
     print(table(result))
     if not args.no_save:
