@@ -71,13 +71,11 @@ async def warm(url: str) -> None:
 
 async def protocol_class(url: str, n: int, seconds: float, server: ServedProcess) -> dict:
     pages = [ProtocolPage(url) for _ in range(n)]
-    opened = []
 
     async def arrive(k, page):
         await asyncio.sleep(k * ARRIVAL_S)
         try:
             await page.open()
-            opened.append(page)
         except Exception as exc:  # noqa: BLE001 - a failed open is a measured error
             page.errors.append(f"open failed: {type(exc).__name__}: {exc}")
 

@@ -51,10 +51,14 @@ def grey_mosaic(mosaic: np.ndarray, low: float, high: float) -> np.ndarray:
     return grey
 
 
+def _grey_values() -> np.ndarray:
+    """The 8-bit grey of each grey level, 0 (black) to 255 (white)."""
+    return np.round(np.arange(GREY_LEVELS) * 255 / (GREY_LEVELS - 1)).astype(np.uint8)
+
+
 def grey_palette() -> list[str]:
     """The colour of each value of a grey mosaic: ``GREY_LEVELS`` greys from black to white, then the gap."""
-    levels = np.round(np.arange(GREY_LEVELS) * 255 / (GREY_LEVELS - 1)).astype(int)
-    return [f"#{g:02x}{g:02x}{g:02x}" for g in levels] + ["#%02x%02x%02x" % GAP_RGB]
+    return [f"#{g:02x}{g:02x}{g:02x}" for g in _grey_values()] + ["#%02x%02x%02x" % GAP_RGB]
 
 
 def grey_png(grey: np.ndarray, scale: int = 1) -> bytes:
@@ -62,8 +66,7 @@ def grey_png(grey: np.ndarray, scale: int = 1) -> bytes:
     takes about a millisecond; the pages enlarge the picture with pixelated scaling instead."""
     from PIL import Image
 
-    levels = np.round(np.arange(GREY_LEVELS) * 255 / (GREY_LEVELS - 1)).astype(np.uint8)
-    rgb = np.repeat(levels[np.minimum(grey, GREY_LEVELS - 1)][..., None], 3, axis=2)
+    rgb = np.repeat(_grey_values()[np.minimum(grey, GREY_LEVELS - 1)][..., None], 3, axis=2)
     rgb[grey == GAP_LEVEL] = GAP_RGB
     image = Image.fromarray(rgb)
     if scale > 1:

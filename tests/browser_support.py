@@ -9,12 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from urllib.parse import urlparse
 
 CHROMIUM = "/usr/bin/chromium"
@@ -62,35 +58,10 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, what: st
 @contextlib.contextmanager
 def served_app(extra_args=(), timeout: float = 90.0, env: dict | None = None):
     """Run ``rbm-explorer serve`` on a free port (``env``: extra environment variables); yields the base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "rbm_explorer.cli.main", "serve", "--port", str(port), *extra_args]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **(env or {})})
-    url = f"http://localhost:{port}"
+    from server_process import ServedProcess  # it imports this module's helpers
 
-    def ready():
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{proc.stdout.read().decode(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url + "/static/js/bokeh.min.js", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(ready, timeout, what="the app server")
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            pass
-        with contextlib.suppress(ProcessLookupError):  # anything left in the server's process group
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        proc.stdout.close()  # an open pipe left to the garbage collector is a ResourceWarning
+    with ServedProcess(extra_args, env=env, timeout=timeout) as server:
+        yield server.url
 
 
 def watched_page(context):

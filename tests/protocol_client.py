@@ -187,10 +187,13 @@ class ProtocolPage:
             return
         if kind != "PATCH-DOC":
             return
-        _objects(content, self.models)
+        described: dict[str, list] = {}
+        _objects(content, described)
+        for model_id, (name, attributes) in described.items():
+            self.models.setdefault(model_id, [name, {}])[1].update(attributes)
+            if "server-full" in (attributes.get("css_classes") or []):
+                self.refused = True
         now = time.perf_counter()
-        if any("server-full" in (attributes.get("css_classes") or []) for _, attributes in self.models.values()):
-            self.refused = True
         frame, status_changed = None, False
         for event in content.get("events", []):
             model_id = (event.get("model") or {}).get("id")

@@ -1,9 +1,10 @@
-"""A served app as a process tree whose CPU, memory, health and log a load test can read (Linux ``/proc``).
+"""A served app as a process tree whose CPU, memory, health and log a test can read (Linux ``/proc``).
 
 ``ServedProcess`` runs ``rbm-explorer serve`` on a free port with its log in a file; ``cpu_seconds`` and
 ``rss_bytes`` sum over the server and every process it forked (``--num-procs``); ``health`` and
 ``live_totals`` read the last counts each process wrote (``rbm_explorer.app.health``); ``log_problems`` lists the log's errors and
-tracebacks. Used by ``benchmarks/classroom.py`` and ``tests/test_soak.py``.
+tracebacks; the log file goes when the server stops. ``browser_support.served_app``, the soak test and
+``benchmarks/classroom.py`` run their servers with it.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ class ServedProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
         self._log.close()
+        self.log_path.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

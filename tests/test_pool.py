@@ -171,3 +171,15 @@ def test_an_ended_runner_is_not_kept_alive_by_the_waiting_workers():
         wait_until(freed, 10, what="the stopped computations to be freed")
     finally:
         pool.shutdown()
+
+
+def test_a_bad_pool_setting_is_an_error_that_names_it(monkeypatch):
+    """``$RBM_EXPLORER_POOL_WORKERS`` and ``$RBM_EXPLORER_WORKER_NICENESS`` are read when the pool is made, not
+    in its worker threads, so a bad value is a clear error at once instead of a worker that dies silently."""
+    monkeypatch.setenv("RBM_EXPLORER_POOL_WORKERS", "two")
+    with pytest.raises(ValueError, match="RBM_EXPLORER_POOL_WORKERS.*'two'"):
+        SharedPool()
+    monkeypatch.delenv("RBM_EXPLORER_POOL_WORKERS")
+    monkeypatch.setenv("RBM_EXPLORER_WORKER_NICENESS", "-3")
+    with pytest.raises(ValueError, match="RBM_EXPLORER_WORKER_NICENESS.*-3"):
+        SharedPool(workers=1)

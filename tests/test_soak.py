@@ -10,13 +10,9 @@ was once the first 10 sessions were gone (the full form, 100 sessions, is ``benc
 
 import asyncio
 
-import pytest
-
 from protocol_client import ProtocolPage
 from server_process import ServedProcess
 from browser_support import wait_until
-
-pytestmark = pytest.mark.browser  # a served app, like the browser tests (no browser is started)
 
 SESSIONS, AT_ONCE = 20, 5
 ZERO = {"sessions": 0, "documents": 0, "engines": 0, "pool_tasks": 0, "training_runs": 0}

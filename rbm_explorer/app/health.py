@@ -7,7 +7,7 @@ writes one line to stderr whenever these change, checked every ``HEALTH_PERIOD_S
 
     rbm_explorer live: pid=4242 sessions=0 documents=0 engines=0 pool_tasks=0 training_runs=0
 
-When no session is left, the count collects garbage first: Panel's and Bokeh's objects refer to each other in
+When no session is left but documents or engines are, the count collects garbage first: Panel's and Bokeh's objects refer to each other in
 cycles, so a closed session's document is only freed by the cycle collector, and a leak is what survives it.
 """
 
@@ -40,7 +40,7 @@ def live_counts() -> dict[str, int]:
     from rbm_explorer.sampling import live_engines
 
     sessions = SESSIONS.in_use
-    if sessions == 0:
+    if sessions == 0 and (len(_documents) or live_engines()):  # an idle, clean server is never collected
         gc.collect()
     return {"sessions": sessions, "documents": len(_documents), "engines": live_engines(),
             "pool_tasks": shared_pool().tasks, "training_runs": TRAINING_RUNS.in_use}

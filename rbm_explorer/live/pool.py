@@ -37,19 +37,24 @@ WORKER_NICENESS = 10  # how much lower than the process the workers' threads run
 # $RBM_EXPLORER_WORKER_NICENESS overrides it)
 
 
+def _setting(name: str, default: int, minimum: int) -> int:
+    """The integer ``$name`` (at least ``minimum``), else ``default``; a ``ValueError`` names a bad value."""
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value}")
+    return value
+
+
 def default_workers() -> int:
     """``$RBM_EXPLORER_POOL_WORKERS``, else one per core. ``rbm-explorer serve --num-procs P`` sets it to the
     cores over P, so that P processes together have one worker per core, not P per core fighting for them."""
-    raw = os.environ.get("RBM_EXPLORER_POOL_WORKERS", "")
-    if raw:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"RBM_EXPLORER_POOL_WORKERS must be a positive integer, got {raw!r}") from None
-        if value < 1:
-            raise ValueError(f"RBM_EXPLORER_POOL_WORKERS must be a positive integer, got {value}")
-        return value
-    return os.cpu_count() or 1
+    return _setting("RBM_EXPLORER_POOL_WORKERS", os.cpu_count() or 1, 1)
 
 
 def lower_thread_priority(niceness: int) -> None:
@@ -97,6 +102,7 @@ class SharedPool(ExecutionPolicy):
         if workers < 1:
             raise ValueError(f"a pool needs at least one worker, got {workers}")
         self.workers = int(workers)
+        self.niceness = _setting("RBM_EXPLORER_WORKER_NICENESS", WORKER_NICENESS, 0)
         self.name = name
         self._cond = threading.Condition()
         self._ready: list = []  # (virtual time, order, generation, task)
@@ -204,7 +210,7 @@ class SharedPool(ExecutionPolicy):
             self._cond.wait(timeout)
 
     def _work(self) -> None:
-        lower_thread_priority(int(os.environ.get("RBM_EXPLORER_WORKER_NICENESS", WORKER_NICENESS)))
+        lower_thread_priority(self.niceness)
         while True:
             with self._cond:
                 task = self._next()
