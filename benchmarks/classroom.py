@@ -127,24 +127,10 @@ async def protocol_class(url: str, n: int, seconds: float, server: ServedProcess
     }
 
 
-CHROMIUM_PROBE = r"""
-() => {
-  const B = window.__class = {frames: []};
-  let source = null;
-  for (const doc of Bokeh.documents)
-    for (const m of doc.all_models)
-      if (m.glyph && m.glyph.constructor.__name__ === 'Image') source = m.data_source;
-  if (!source) return false;
-  source.properties.data.change.connect(() => requestAnimationFrame((t) => { B.frames.push(t); }));
-  return true;
-}
-"""
-
-
 def chromium_class(url: str, n: int, seconds: float, server: ServedProcess) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from browser_support import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, wait_until
+    from browser_support import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, count_chain_paints, wait_until
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -162,7 +148,7 @@ def chromium_class(url: str, n: int, seconds: float, server: ServedProcess) -> d
                 time.sleep(ARRIVAL_S)
             for page in pages:
                 wait_until(lambda page=page: page.locator(".morph-grid canvas").count() > 0, 180, what="the grid")
-                wait_until(lambda page=page: page.evaluate(CHROMIUM_PROBE), 60, what="the grid's data source")
+                page.evaluate(count_chain_paints("__class"))
             time.sleep(3.0)
             server_pids = set(server.pids)
             browser_pids = [p for p in descendants(os.getpid()) if p not in server_pids and p != os.getpid()]

@@ -134,3 +134,26 @@ def tiles_from_png(png: bytes, grid=(8, 8), tile_shape=(28, 28), gap_rgb=(157, 1
             resized = Image.fromarray((block * 255).astype(np.uint8)).resize((tw, th), Image.BOX)
             tiles.append(np.asarray(resized, dtype=np.float64).reshape(-1) / 255)
     return np.array(tiles)
+
+
+# JavaScript that counts the Morph grid's painted frames: each drawImage on the grid's canvas (``ChainCanvas``
+# draws one decoded PNG per frame) pushes the timestamp of the animation frame that shows it into
+# ``window[name].frames``. Used as ``page.evaluate(count_chain_paints("__bench"))``.
+def count_chain_paints(name: str) -> str:
+    return """
+() => {
+  const B = window.%s = window.%s || {};
+  B.frames = B.frames || [];
+  B.changes = B.changes || [];
+  if (!B.patched) {
+    const draw = CanvasRenderingContext2D.prototype.drawImage;
+    CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+      if (this.canvas && this.canvas.classList.contains('chains-picture'))
+        requestAnimationFrame((t) => { B.changes.push(performance.now()); B.frames.push(t); });
+      return draw.apply(this, args);
+    };
+    B.patched = true;
+  }
+  return true;
+}
+""" % (name, name)

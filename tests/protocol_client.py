@@ -10,13 +10,16 @@ served app. Each ``ProtocolPage``:
 * keeps a table of every model the server describes (the Morph page arrives in patches after the first
   document), so that it can address the chain grid's data source, the status line, the "Flip unit 0" button and
   the tab-visibility reporter by their ids;
-* acknowledges each grid frame the way the page's CustomJS does once it has painted it (the source's
-  ``tags``), so that the server's flow control sees a page that keeps up;
+* takes the frames of the grid and the status line's text from the messages their components are pushed
+  (``MessageSent`` events named ``esm_event``);
+* reports the grid frames it has received the way the page reports the frames it has drawn (the ``tags``
+  of the grid's model, at most every ``PAINT_REPORT_MS``), so that the server's flow control sees a page
+  that keeps up;
 * can click a button, hide or show the tab, and measure the time from a click on Flip to the first grid frame
   whose status line shows the unit's new state (the same server message carries both).
 
 What the page sends was read off a real page's websocket in headless Chromium: ``PULL-DOC-REQ``, then
-``PATCH-DOC`` messages whose events are ``ModelChanged`` (``tags`` of the grid's source, ``tab_visible``) and
+``PATCH-DOC`` messages whose events are ``ModelChanged`` (``tags`` of the grid, ``tab_visible``) and
 ``MessageSent`` ``bokeh_event`` (``document_ready``, ``button_click``). The browser also sends its trace plots'
 auto-ranges and layout sizes; those do not change what the server does per frame and are left out.
 """
@@ -28,6 +31,8 @@ import json
 import re
 import time
 import uuid
+
+from rbm_explorer.app.morph_views import PAINT_REPORT_MS
 
 TOKEN = re.compile(r'"token":\s*"([^"]+)"')
 RATE = re.compile(r"Rate</b>\s*([\d,.]+)\s*sweeps/s")
@@ -69,7 +74,10 @@ class ProtocolPage:
         self.judged = False  # the status line has shown the class judge's shares
         self.rate = None  # sweeps per second, as the status line shows it
         self.closed = False
-        self._source = None
+        self._grid = None  # the model of the grid (ChainCanvas), whose tags report painted frames
+        self._received = self._reported = -1  # the last frame received, and the last one reported painted
+        self._reported_at = -1e9
+        self._report_later = None
         self._pending_flip = None  # (click time, state before)
         self._ws = None
         self._reader = None
@@ -99,6 +107,8 @@ class ProtocolPage:
 
     async def close(self) -> None:
         self.closed = True
+        if self._report_later is not None:
+            self._report_later.cancel()
         if self._ws is not None:
             self._ws.close()
         if self._reader is not None:
@@ -196,21 +206,17 @@ class ProtocolPage:
         now = time.perf_counter()
         frame, status_changed = None, False
         for event in content.get("events", []):
-            model_id = (event.get("model") or {}).get("id")
-            if event.get("kind") == "ColumnDataChanged" or (event.get("kind") == "ModelChanged"
-                                                          and event.get("attr") == "data"):
-                data = _map_entries(event.get("data") if "data" in event else event.get("new"))
-                if "image" in data and "frame" in data:
-                    self._source, frame = model_id, int(data["frame"][0])
-            elif event.get("kind") == "ModelChanged" and event.get("attr") == "html":
-                self.judged = self.judged or "Judge</b>" in str(event.get("new"))
-                rate = RATE.search(str(event.get("new")))
-                if rate:
-                    self.rate = float(rate.group(1).replace(",", ""))
-                match = RELEASED_0.search(str(event.get("new")))
-                if match:
-                    status_changed = match.group(1) != self.released
-                    self.released = match.group(1)
+            kind = event.get("kind")
+            if kind == "MessageSent" and (event.get("msg_data") or {}).get("name") == "esm_event":
+                # what a pushed component (the grid, the status line) sends: {"model": ..., "data": {...}}
+                values = _map_entries((event["msg_data"] or {}).get("values"))
+                data = _map_entries(values.get("data"))
+                if "frame" in data and "png" in data:
+                    self._grid, frame = (values.get("model") or {}).get("id"), int(data["frame"])
+                if "html" in data:
+                    status_changed = self._status(str(data["html"])) or status_changed
+            elif kind == "ModelChanged" and event.get("attr") == "html":
+                status_changed = self._status(str(event.get("new"))) or status_changed
         if frame is not None:
             self.frames.append((now, frame))
         pending = self._pending_flip
@@ -222,7 +228,37 @@ class ProtocolPage:
                 self.flips.append(now - pending[0])
                 self._pending_flip = None
         if frame is not None:
-            await self.set_model(self._source, "tags", [frame])  # painted: the page's CustomJS reports it
+            self._received = frame
+            await self._report()
+
+    def _status(self, html: str) -> bool:
+        """Read the status line's new text; whether released unit 0's state changed."""
+        self.judged = self.judged or "Judge</b>" in html
+        rate = RATE.search(html)
+        if rate:
+            self.rate = float(rate.group(1).replace(",", ""))
+        match = RELEASED_0.search(html)
+        if match is None:
+            return False
+        changed = match.group(1) != self.released
+        self.released = match.group(1)
+        return changed
+
+    async def _report(self) -> None:
+        """Report the last frame received as painted, at most once per ``PAINT_REPORT_MS``, as the page does."""
+        if self._report_later is not None or self._reported == self._received or self.closed:
+            return
+        wait = self._reported_at + PAINT_REPORT_MS / 1000 - time.perf_counter()
+        if wait > 0:
+            async def later():
+                await asyncio.sleep(wait)
+                self._report_later = None
+                await self._report()
+
+            self._report_later = asyncio.ensure_future(later())
+            return
+        self._reported_at, self._reported = time.perf_counter(), self._received
+        await self.set_model(self._grid, "tags", [self._received])
 
     # --- measures ------------------------------------------------------------------------------------------
     @property

@@ -16,7 +16,7 @@ from browser_support import chromium_page, free_port, served_app, tiles_from_png
 from rbm_explorer.analysis.judge import UNCLEAR, class_judge
 from rbm_explorer.app.budget import Budget, CapacityError
 from rbm_explorer.analysis.morph import released_setting_for_class
-from rbm_explorer.app.morph_state import MorphSession
+from rbm_explorer.app.morph_state import JUDGE_PERIOD_S, MorphSession
 from rbm_explorer.live import shared_pool
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -31,6 +31,15 @@ def sampler_threads():
 
 def run_until(state, steps, timeout=120.0):
     wait_until(lambda: (state.poll(), state.steps)[1] >= steps, timeout, what=f"{steps} sweeps")
+
+
+def judged_after(state, steps):
+    """Run to ``steps`` sweeps, then poll on until the judge has assessed the chains at least once more (it
+    does at most every ``JUDGE_PERIOD_S``): the class shares are then of chains past ``steps``."""
+    run_until(state, steps)
+    start = time.monotonic()
+    wait_until(lambda: (state.poll(), time.monotonic() - start > JUDGE_PERIOD_S + 0.3)[1], 30,
+               what="a judgement past the sweeps")
 
 
 def named_share(shares: dict, name: str) -> float:
@@ -57,7 +66,7 @@ def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts(
         assert state.released_modes == ["on"]
         # the judge is fitted in a background thread; wait for it, then let the chains run 200 sweeps more
         wait_until(lambda: (state.poll(), state.class_shares)[1], 120, what="the judge")
-        run_until(state, state.steps + 200)
+        judged_after(state, state.steps + 200)
         # the page's wiring is what is tested here: of the chains the judge names (not unclear), >= 90 % show
         # the clamped class; how many the judge calls unclear is the bundled model's bar
         # (tests/test_bundled_models.py), which this model misses after the flip to 1
@@ -65,7 +74,7 @@ def test_morph_session_flips_the_class_and_switches_variants_on_the_same_starts(
         state.flip(0)
         wait_until(lambda: (state.poll(), state.released_modes)[1] == ["off"], 30, what="the flip")
         flipped_at = state.steps
-        run_until(state, flipped_at + 300)
+        judged_after(state, flipped_at + 300)
         assert named_share(state.class_shares, "1") >= 0.9, state.class_shares
         state.running = False  # paused, every frame publishes the traces (running: every 3rd frame)
         wait_until(lambda: (state.poll(), not state.worker.snapshot().running

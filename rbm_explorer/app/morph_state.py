@@ -24,17 +24,18 @@ from rbm_explorer.analysis.judge import UNCLEAR_INDEX, class_judge_future, datas
 from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
 from rbm_explorer.live import shared_pool
 from rbm_explorer.app.session_state import SessionState
-from rbm_explorer.pictures import grey_mosaic, grey_png, image_shape_of, tile_chains
+from rbm_explorer.pictures import grey_chains, grey_png, image_shape_of
 from rbm_explorer.catalog import ModelEntry, families
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
 FRAMES_PER_SECOND = 20  # frames sent to the page per second while the chains run
-JUDGE_PERIOD_S = 0.25  # the judge's class shares of all chains are recomputed at most 4 times a second
+JUDGE_PERIOD_S = 1.0  # the judge's class shares of all chains are recomputed once a second (and at a command)
 POLL_PERIOD_MS = 20  # the page looks for a new snapshot this often, so a frame waits at most 20 ms to be sent
 NOISE = "noise"
 RELEASED_MODES = ("on", "free", "off")
 TRACE_FRAMES = 600
-FRAMES_IN_FLIGHT = 2  # frames sent but not yet painted by the browser before poll() holds the next one
+FRAMES_IN_FLIGHT = 8  # frames sent but not yet reported painted before poll() holds the next one: the page
+# reports every 300 ms (morph_views.PAINT_REPORT_MS), 6 frames at 20 a second, plus the network's delay
 TRACE_FRAME_STRIDE = 3  # traces are published every 3rd frame; the page redraws one of its four plots each time
 
 
@@ -54,7 +55,10 @@ class MorphSession(SessionState):
 
     # published by poll() (read-only); views read these
     mosaic = param.Array(default=None, constant=True,
-                         doc="Tiled picture of all chains, one byte of grey level per pixel (pictures.grey_mosaic)")
+                         doc="Tiled picture of all chains, one byte of grey level per pixel (pictures.grey_chains)")
+    frame_png = param.Bytes(default=b"", constant=True,
+                            doc="The mosaic as an indexed PNG (pictures.grey_png): what the page draws, a sixth "
+                                "of the mosaic's size or less")
     steps = param.Integer(default=0, constant=True)
     frame = param.Integer(default=0, constant=True, doc="Number of published frames")
     measured_rate = param.Number(default=0.0, constant=True)
@@ -357,15 +361,19 @@ class MorphSession(SessionState):
 
     def _trace_point(self, snap, chain: int) -> dict:
         """The watched chain now: the released unit's input, the projection on the label direction and −F(v)."""
-        v = snap.v[chain].astype(np.float64)
-        features = self.rbm.visible.features(v[None, :])
-        inputs = self.rbm.inputs_h_from_v(features)[0]
+        v = snap.v[chain:chain + 1].astype(np.float64)
+        features = self.rbm.visible.features(v)
+        inputs = features @ self.rbm.weight_matrix  # I(v), as rbm.inputs_h_from_v, computed once for both uses
+        if self.rbm.label is None:  # -F(v) = Gamma_h(I(v)) - E_v(v), from the same inputs
+            neg_free_energy = float(self.rbm.hidden.cgf(inputs)[0] - self.rbm.visible.energy(v)[0])
+        else:
+            neg_free_energy = float(-self.rbm.free_energy_v(v)[0])
         watched_unit = self.released_units[0] if self.released_units else 0
         return {
             "step": snap.steps,
-            "input": float(inputs[watched_unit]),
+            "input": float(inputs[0, watched_unit]),
             "projection": float(features[0] @ self._direction(0)),
-            "neg_free_energy": float(-self.rbm.free_energy_v(v[None, :])[0]),
+            "neg_free_energy": neg_free_energy,
             "probability": float("nan"),
         }
 
@@ -410,7 +418,7 @@ class MorphSession(SessionState):
         keys = ("step", "input", "projection", "neg_free_energy", "probability")
         extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
         columns = int(np.ceil(np.sqrt(self.n_chains)))
-        mosaic = grey_mosaic(tile_chains(snap.v, self.image_shape, columns), *self.visible_levels)
+        mosaic = grey_chains(snap.v, self.image_shape, columns, *self.visible_levels)
         if mosaic.shape != self.grid_shape:  # the page draws a new grid, whose frames it has not reported yet
             self._painted = -1
         # what rarely changes is left out when it has not: setting a parameter costs its checks even when its
@@ -420,6 +428,7 @@ class MorphSession(SessionState):
         changed = {key: value for key, value in rare.items() if getattr(self, key) != value}
         self.publish(
             mosaic=mosaic,
+            frame_png=grey_png(mosaic),
             steps=snap.steps,
             frame=self.frame + 1,
             measured_rate=snap.steps_per_second if snap.running else 0.0,

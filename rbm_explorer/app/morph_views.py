@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import time
 
@@ -11,61 +12,140 @@ import param
 from panel.custom import JSComponent
 
 from rbm_explorer.app.morph_state import MorphSession
-from rbm_explorer.pictures import GAP_LEVEL, grey_palette
 from rbm_explorer.app.style import ACCENT, TRACE_COLORS, bounded_int_input, tip, tipped, tooltip_below
 
 GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
+PAINT_REPORT_MS = 300  # the page reports its drawn frames about 3 times a second (morph_state.FRAMES_IN_FLIGHT)
 STATUS_PERIOD_S = 0.25  # the status line's running counters are redrawn at most 4 times a second
 URGENT_STATUS = ("released_modes",)  # ... but these show at once
 
 
+class PushedComponent(JSComponent):
+    """A JSComponent whose often-changing parameters are pushed to the page as one message each
+    (``_send_msg``), not synchronised as parameters: Panel's synchronisation of a changed parameter resolves
+    the component's design and stylesheets on every change, which cost about 2 ms of the server's event loop
+    per frame (a py-spy profile with 10 sessions, benchmarks/README.md). ``push`` keeps the parameters
+    current (without events), so that a new view of the component starts from the latest values."""
+
+    def push(self, **values) -> None:
+        with param.discard_events(self):
+            self.param.update(**values)
+        self._send_msg(self._message(values))
+
+    def _message(self, values: dict) -> dict:
+        """What ``push`` sends for ``values`` (the values themselves, unless a subclass says otherwise)."""
+        return values
+
+
+class ChainCanvas(PushedComponent):
+    """The chains as one picture on a canvas: each frame is an indexed PNG (``MorphSession.frame_png``) that
+    the browser decodes natively and draws at ``scale`` screen pixels per state pixel, unsmoothed, so that a
+    screenshot of the canvas gives back the states exactly.
+
+    The same grid as a Bokeh image glyph cost the browser a repaint of the whole plot per frame, and the
+    raw grey bytes are six times the PNG on the socket. Flow control: after drawing frames the page reports
+    the last one drawn (the root model's ``tags``, a plain Bokeh property the server reads without Panel's
+    machinery), at most every ``PAINT_REPORT_MS``; ``on_painted`` receives it."""
+
+    png = param.Bytes(default=b"", doc="The frame: an indexed PNG of the chain mosaic")
+    frame = param.Integer(default=0, doc="The frame's number")
+    scale = param.Integer(default=1, bounds=(1, None), doc="Screen pixels per state pixel")
+
+    def __init__(self, on_painted=None, **params):
+        super().__init__(**params)
+        self._on_painted = on_painted
+
+    def _message(self, values: dict) -> dict:
+        # the PNG as base64 text inside the message: Bokeh sends bytes as a binary buffer of their own, two
+        # more websocket frames (write calls) per frame, which cost more than the third of size base64 adds
+        message = dict(values)
+        if "png" in message:
+            message["png"] = base64.b64encode(message["png"]).decode("ascii")
+        return message
+
+    def _get_model(self, doc, root=None, parent=None, comm=None):
+        model = super()._get_model(doc, root, parent, comm)
+        model.on_change("tags", self._painted)
+        return model
+
+    def _painted(self, attr, old, new) -> None:
+        if self._on_painted is not None and new and isinstance(new[0], int):
+            self._on_painted(new[0])
+
+    _esm = """
+    export function render({ model, el, view }) {
+      const canvas = document.createElement("canvas");
+      canvas.className = "chains-picture";
+      const context = canvas.getContext("2d");
+      const bytes = (text) => {  // base64 to bytes
+        if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
+        const raw = atob(text), out = new Uint8Array(raw.length);
+        for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+        return out;
+      };
+      let latest = { frame: model.frame, png: model.png };
+      let decoding = false, drawn = -1, reported = -1, reportedAt = -1e9, timer = null;
+      function resize() {
+        canvas.style.width = `${canvas.width * model.scale}px`;
+        canvas.style.height = `${canvas.height * model.scale}px`;
+      }
+      function report() {  // the latest frame drawn, at most once per PAINT_REPORT_MS
+        if (timer !== null || reported === drawn) return;
+        const wait = reportedAt + PAINT_REPORT_MS - performance.now();
+        if (wait > 0) { timer = setTimeout(() => { timer = null; report(); }, wait); return; }
+        reportedAt = performance.now();
+        reported = drawn;
+        canvas.dataset.painted = String(drawn);
+        view.model.tags = [drawn];
+      }
+      async function draw() {  // one decode at a time, always of the newest frame: a slow page skips frames
+        if (decoding) return;
+        decoding = true;
+        try {
+          while (latest.frame !== drawn && latest.png && latest.png.byteLength > 0) {
+            const { frame, png } = latest;
+            const bitmap = await createImageBitmap(new Blob([png], { type: "image/png" }));
+            if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+              canvas.width = bitmap.width; canvas.height = bitmap.height; resize();
+            }
+            context.drawImage(bitmap, 0, 0);
+            bitmap.close();
+            drawn = frame;
+            await new Promise((done) => requestAnimationFrame(done));
+            report();
+          }
+        } finally {
+          decoding = false;
+        }
+      }
+      model.on("msg:custom", (message) => { latest = { frame: message.frame, png: bytes(message.png) }; draw(); });
+      model.on("scale", resize);
+      draw();
+      return canvas;
+    }
+    """.replace("PAINT_REPORT_MS", str(PAINT_REPORT_MS))
+    _stylesheets = [".chains-picture { image-rendering: pixelated; display: block; }"]
+
+
 class MorphGrid(pn.viewable.Viewer):
-    """The chains as a grid of pictures: a Bokeh image glyph whose data a watcher on the state's ``mosaic``
-    replaces (on the session's event loop). Drawn at an integer number of screen pixels per state pixel, so
-    a screenshot of the canvas gives back the states exactly."""
+    """The chains as a grid of pictures (``ChainCanvas``), drawn at a whole number of screen pixels per state
+    pixel that keeps it within ``GRID_PIXELS``; a watcher on the state's ``frame_png`` (on the session's
+    event loop) pushes each frame."""
 
     state = param.ClassSelector(class_=MorphSession)
 
-    def _figure(self, grid_shape):
-        from bokeh.models import ColumnDataSource, CustomJS, LinearColorMapper, Range1d
-        from bokeh.plotting import figure
-
-        mosaic = self.state.mosaic
-        rows, cols = mosaic.shape
-        scale = max(1, GRID_PIXELS // max(rows, cols))  # a whole number of screen pixels, never wider than the column
-        # no axes, grid or title at all (not merely hidden): the browser resolves the colour of every text
-        # element, hidden or not, from computed styles on each repaint, which cost more than the image itself
-        fig = figure(width=cols * scale, height=rows * scale, x_range=Range1d(0, cols), y_range=Range1d(0, rows),
-                     toolbar_location=None, tools="", min_border=0, outline_line_alpha=0, title=None,
-                     x_axis_type=None, y_axis_type=None)
-        fig.grid.visible = False
-        # one byte per pixel: grey levels, and the gaps' colour as the palette's last entry
-        mapper = LinearColorMapper(palette=grey_palette(), low=0, high=GAP_LEVEL)
-        source = ColumnDataSource({"image": [mosaic[::-1]], "frame": [self.state.frame]})  # first row = bottom
-        fig.image("image", x=0, y=0, dw=cols, dh=rows, source=source, color_mapper=mapper)
-        # flow control: after painting a frame the page reports its number back, and the state holds new
-        # frames while too many are still unpainted, so a slow browser never builds up a queue
-        source.js_on_change("data", CustomJS(args={"source": source}, code="""
-            requestAnimationFrame(() => { source.tags = [source.data.frame[0]]; });"""))
-        source.on_change("tags", lambda attr, old, new: self.state.frame_painted(new[0] if new else -1))
-
-        def update(event):
-            if event.new is not None and event.new.shape == (rows, cols):
-                source.data = {"image": [event.new[::-1]], "frame": [self.state.frame]}
-
-        watcher = self.state.param.watch(update, "mosaic")
-        self._unwatch()
-        self._watcher = watcher
-        return pn.Column(pn.pane.Bokeh(fig, margin=0), css_classes=["morph-grid"], margin=(5, 5))
-
-    def _unwatch(self):
-        if getattr(self, "_watcher", None) is not None:
-            self.state.param.unwatch(self._watcher)
-            self._watcher = None
+    @staticmethod
+    def _scale(grid_shape) -> int:
+        return max(1, GRID_PIXELS // max(max(grid_shape), 1))  # never wider than the column
 
     def __panel__(self):
-        return pn.panel(pn.bind(self._figure, grid_shape=self.state.param.grid_shape))
+        s = self.state
+        canvas = ChainCanvas(png=s.frame_png, frame=s.frame, scale=self._scale(s.grid_shape), margin=0,
+                             width=GRID_PIXELS, height=GRID_PIXELS, on_painted=s.frame_painted)
+        s.param.watch(lambda event: canvas.push(png=event.new, frame=s.frame), "frame_png")
+        s.param.watch(lambda event: setattr(canvas, "scale", self._scale(event.new)), "grid_shape")
+        return pn.Column(canvas, css_classes=["morph-grid"], margin=(5, 5))
 
 
 class MorphTraces(pn.viewable.Viewer):
@@ -269,7 +349,7 @@ class MorphStatus(pn.viewable.Viewer):
                 last[0] = now
                 new = text()
                 if new != line.html:
-                    line.html = new
+                    line.push(html=new)
 
         s.param.watch(refresh, list(names))
         # a problem is shown whole, in its own box under the line (errors are rare: the layout may change then)
@@ -280,7 +360,7 @@ class MorphStatus(pn.viewable.Viewer):
         return pn.Column(line, alert, css_classes=["morph-status"], width=GRID_PIXELS + 10)
 
 
-class StatusLine(JSComponent):
+class StatusLine(PushedComponent):
     """A fixed-size line of HTML whose content the page replaces in place. A Bokeh Div (or a Panel Markdown or
     HTML pane) re-renders on every new text and makes Bokeh re-measure the whole layout, plots included: at
     20 frames a second that took more of the browser's time than drawing the chains (benchmarks/README.md)."""
@@ -293,6 +373,7 @@ class StatusLine(JSComponent):
       box.className = "status-line";
       box.innerHTML = model.html;
       model.on("html", () => { box.innerHTML = model.html; });
+      model.on("msg:custom", (message) => { box.innerHTML = message.html; });
       return box;
     }
     """
