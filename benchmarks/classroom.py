@@ -170,6 +170,7 @@ def chromium_class(url: str, n: int, seconds: float, server: ServedProcess) -> d
         "browser_cores": round((cpu1 - cpu0) / (t1 - t0), 2),
         "server_cores": round((scpu1 - scpu0) / (t1 - t0), 2),
         "errors": len(problems) + len(server.log_problems()),
+        "error_examples": (problems + server.log_problems())[:3],
         "foreign_requests": len(foreign),
         "foreign_examples": sorted(set(foreign))[:5],
     }

@@ -472,3 +472,29 @@ def test_a_hidden_tab_stops_its_chains_and_they_go_on_when_it_is_shown_again():
         # second, shown within a second or two), not the 200 a hidden run would have added
         assert resumed - held < 120, (held, resumed)
         assert page.page_errors == [], page.page_errors
+
+
+@pytest.mark.browser
+def test_pages_of_a_multi_process_server_load_nothing_from_another_host():
+    """With ``--num-procs 2`` (the README's class setting) a page's websocket often reaches the other process
+    than the one that sent its HTML, and Panel then links every stylesheet to its CDN unless the app says
+    where they are (``shell.serve_styles_locally``). Pages open until both processes run a page's chains."""
+    from browser_support import chromium_contexts, watched_page
+    from server_process import ServedProcess
+
+    with ServedProcess(["--num-procs", "2"]) as server, chromium_contexts(8, viewport=(1000, 700)) as contexts:
+        pages = []
+        for context in contexts:
+            page = watched_page(context)
+            page.goto(server.url)
+            page.locator(".morph-grid canvas").first.wait_for(timeout=120_000)
+            pages.append(page)
+            wait_until(lambda: sum(c.get("engines", 0) for c in server.health().values()) >= len(pages), 30,
+                       what="the page's chains in the health log")
+            if len(pages) >= 2 and sum(c.get("engines", 0) > 0 for c in server.health().values()) == 2:
+                break
+        assert sum(c.get("engines", 0) > 0 for c in server.health().values()) == 2, server.health()
+        for page in pages:
+            wait_until(lambda page=page: page.locator(".chains-picture").count() > 0, 60, what="the drawn grid")
+        assert [p.foreign_requests for p in pages] == [[] for _ in pages]
+        assert [p.page_errors for p in pages] == [[] for _ in pages]

@@ -73,6 +73,22 @@ class TabVisibility(JSComponent):
     """
 
 
+def serve_styles_locally(document) -> None:
+    """Make Panel link this session's stylesheets to this server, as it does for a session whose page it
+    rendered.
+
+    With ``--num-procs`` above 1, a page's websocket can reach another process than the one that sent its
+    HTML. Bokeh then creates the session anew in that process, from the token, without the HTML render that
+    records where Panel's files are (the document's ``dist_url``), and Panel falls back to its CDN for every
+    stylesheet of the page: half the pages of a class went to cdn.holoviz.org (benchmarks/classroom.py
+    counted it), which an offline classroom cannot reach. The path is the one the HTML render would set."""
+    from panel.io.resources import LOCAL_DIST
+
+    variables = document._template_variables
+    if "dist_url" not in variables:
+        variables["dist_url"] = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+
+
 class Explorer:
     """One session's template, navigation and pages."""
 
@@ -135,6 +151,7 @@ class Explorer:
             busy_indicator=None,  # Panel syncs every session's indicator with one process-wide busy flag
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            serve_styles_locally(pn.state.curdoc)
             start_health_log()
             track_document(pn.state.curdoc)
             try:
