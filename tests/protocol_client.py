@@ -32,7 +32,7 @@ import re
 import time
 import uuid
 
-from rbm_explorer.app.morph_views import PAINT_REPORT_MS
+from rbm_explorer.app.live_components import PAINT_REPORT_MS
 
 TOKEN = re.compile(r'"token":\s*"([^"]+)"')
 RATE = re.compile(r"Rate</b>\s*([\d,.]+)\s*sweeps/s")

@@ -36,7 +36,7 @@ RELEASED_MODES = ("on", "free", "off")
 TRACE_FRAMES = 600
 FRAMES_IN_FLIGHT = 8  # frames sent but not yet reported painted before poll() holds the next one: the page
 # reports every 300 ms (morph_views.PAINT_REPORT_MS), 6 frames at 20 a second, plus the network's delay
-TRACE_FRAME_STRIDE = 3  # traces are published every 3rd frame; the page redraws one of its four plots each time
+TRACE_FRAME_STRIDE = 3  # traces are published every 3rd frame; the page gets their new points then
 
 
 class MorphSession(SessionState):

@@ -2,130 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import time
 
 import numpy as np
 import panel as pn
 import param
-from panel.custom import JSComponent
 
+from rbm_explorer.app.live_components import ChainCanvas, StatusLine, TraceChart
 from rbm_explorer.app.morph_state import MorphSession
 from rbm_explorer.app.style import ACCENT, TRACE_COLORS, bounded_int_input, tip, tipped, tooltip_below
 
 GRID_PIXELS = 462  # 2 screen pixels per state pixel for 8 x 8 chains of 28 x 28
 TRACE_WIDTH, TRACE_HEIGHT = 300, 150
-PAINT_REPORT_MS = 300  # the page reports its drawn frames about 3 times a second (morph_state.FRAMES_IN_FLIGHT)
 STATUS_PERIOD_S = 0.25  # the status line's running counters are redrawn at most 4 times a second
 URGENT_STATUS = ("released_modes",)  # ... but these show at once
-
-
-class PushedComponent(JSComponent):
-    """A JSComponent whose often-changing parameters are pushed to the page as one message each
-    (``_send_msg``), not synchronised as parameters: Panel's synchronisation of a changed parameter resolves
-    the component's design and stylesheets on every change, which cost about 2 ms of the server's event loop
-    per frame (a py-spy profile with 10 sessions, benchmarks/README.md). ``push`` keeps the parameters
-    current (without events), so that a new view of the component starts from the latest values."""
-
-    def push(self, **values) -> None:
-        with param.discard_events(self):
-            self.param.update(**values)
-        self._send_msg(self._message(values))
-
-    def _message(self, values: dict) -> dict:
-        """What ``push`` sends for ``values`` (the values themselves, unless a subclass says otherwise)."""
-        return values
-
-
-class ChainCanvas(PushedComponent):
-    """The chains as one picture on a canvas: each frame is an indexed PNG (``MorphSession.frame_png``) that
-    the browser decodes natively and draws at ``scale`` screen pixels per state pixel, unsmoothed, so that a
-    screenshot of the canvas gives back the states exactly.
-
-    The same grid as a Bokeh image glyph cost the browser a repaint of the whole plot per frame, and the
-    raw grey bytes are six times the PNG on the socket. Flow control: after drawing frames the page reports
-    the last one drawn (the root model's ``tags``, a plain Bokeh property the server reads without Panel's
-    machinery), at most every ``PAINT_REPORT_MS``; ``on_painted`` receives it."""
-
-    png = param.Bytes(default=b"", doc="The frame: an indexed PNG of the chain mosaic")
-    frame = param.Integer(default=0, doc="The frame's number")
-    scale = param.Integer(default=1, bounds=(1, None), doc="Screen pixels per state pixel")
-
-    def __init__(self, on_painted=None, **params):
-        super().__init__(**params)
-        self._on_painted = on_painted
-
-    def _message(self, values: dict) -> dict:
-        # the PNG as base64 text inside the message: Bokeh sends bytes as a binary buffer of their own, two
-        # more websocket frames (write calls) per frame, which cost more than the third of size base64 adds
-        message = dict(values)
-        if "png" in message:
-            message["png"] = base64.b64encode(message["png"]).decode("ascii")
-        return message
-
-    def _get_model(self, doc, root=None, parent=None, comm=None):
-        model = super()._get_model(doc, root, parent, comm)
-        model.on_change("tags", self._painted)
-        return model
-
-    def _painted(self, attr, old, new) -> None:
-        if self._on_painted is not None and new and isinstance(new[0], int):
-            self._on_painted(new[0])
-
-    _esm = """
-    export function render({ model, el, view }) {
-      const canvas = document.createElement("canvas");
-      canvas.className = "chains-picture";
-      const context = canvas.getContext("2d");
-      const bytes = (text) => {  // base64 to bytes
-        if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
-        const raw = atob(text), out = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-        return out;
-      };
-      let latest = { frame: model.frame, png: model.png };
-      let decoding = false, drawn = -1, reported = -1, reportedAt = -1e9, timer = null;
-      function resize() {
-        canvas.style.width = `${canvas.width * model.scale}px`;
-        canvas.style.height = `${canvas.height * model.scale}px`;
-      }
-      function report() {  // the latest frame drawn, at most once per PAINT_REPORT_MS
-        if (timer !== null || reported === drawn) return;
-        const wait = reportedAt + PAINT_REPORT_MS - performance.now();
-        if (wait > 0) { timer = setTimeout(() => { timer = null; report(); }, wait); return; }
-        reportedAt = performance.now();
-        reported = drawn;
-        canvas.dataset.painted = String(drawn);
-        view.model.tags = [drawn];
-      }
-      async function draw() {  // one decode at a time, always of the newest frame: a slow page skips frames
-        if (decoding) return;
-        decoding = true;
-        try {
-          while (latest.frame !== drawn && latest.png && latest.png.byteLength > 0) {
-            const { frame, png } = latest;
-            const bitmap = await createImageBitmap(new Blob([png], { type: "image/png" }));
-            if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
-              canvas.width = bitmap.width; canvas.height = bitmap.height; resize();
-            }
-            context.drawImage(bitmap, 0, 0);
-            bitmap.close();
-            drawn = frame;
-            await new Promise((done) => requestAnimationFrame(done));
-            report();
-          }
-        } finally {
-          decoding = false;
-        }
-      }
-      model.on("msg:custom", (message) => { latest = { frame: message.frame, png: bytes(message.png) }; draw(); });
-      model.on("scale", resize);
-      draw();
-      return canvas;
-    }
-    """.replace("PAINT_REPORT_MS", str(PAINT_REPORT_MS))
-    _stylesheets = [".chains-picture { image-rendering: pixelated; display: block; }"]
 
 
 class MorphGrid(pn.viewable.Viewer):
@@ -149,9 +40,9 @@ class MorphGrid(pn.viewable.Viewer):
 
 
 class MorphTraces(pn.viewable.Viewer):
-    """Four live traces of the watched chain: I*, the projection on q, -F(v) and the judge's probability.
-    Each small plot has its own Bokeh ColumnDataSource; a watcher on the state's ``traces`` parameter replaces
-    their data (on the session's event loop, never from the sampler thread)."""
+    """Four live traces of the watched chain: I*, the projection on q, -F(v) and the judge's probability, one
+    ``TraceChart`` each; a watcher on the state's ``traces`` parameter sends them their new points (on the
+    session's event loop, never from the sampler thread)."""
 
     state = param.ClassSelector(class_=MorphSession)
 
@@ -165,53 +56,32 @@ class MorphTraces(pn.viewable.Viewer):
 
     @staticmethod
     def _title(chain, layout, traced_class) -> str:
-        """Which chain, which unit's input and which class's probability the plots show. A Markdown line: a
-        change of a Bokeh plot's title (or visibility) on a switch reached the browser after Panel had
-        replaced the plot's model."""
+        """Which chain, which unit's input and which class's probability the plots show. A Markdown line, kept
+        apart from the plots so that a switch of model changes only this text."""
         unit = f"I* of released unit {layout[0][0]}" if layout else "no released unit, so no I*"
         probability = f"P(class {traced_class} | v)" if traced_class else "no classifier for P(class | v)"
         return f"**Traces of chain {chain}**  \n{unit}; {probability}"
 
     def __panel__(self):
-        from bokeh.models import ColumnDataSource, Range1d
-        from bokeh.plotting import figure
-
-        sources, figures = [], []
+        charts = []
         for (key, label, help_text), color in zip(self.PANELS, TRACE_COLORS):
-            source = ColumnDataSource({"step": [], key: []})
-            sources.append(source)
-            # fixed frame and borders: new tick labels never change the layout, so an update only redraws
-            fig = figure(frame_width=TRACE_WIDTH - 70, frame_height=TRACE_HEIGHT - 60, title=label,
-                         toolbar_location=None, tools="", x_axis_label="sweep", min_border_left=60,
-                         min_border_right=10, min_border_top=5, min_border_bottom=5)
-            fig.line("step", key, source=source, color=color, line_width=2)
-            fig.title.text_font_size = "11pt"
-            if key == "probability":
-                fig.y_range = Range1d(-0.02, 1.02)
-            figures.append(fig)
+            charts.append(TraceChart(label=label, color=color, width=TRACE_WIDTH, height=TRACE_HEIGHT, margin=(2, 5),
+                                     y_range=(-0.02, 1.02) if key == "probability" else None,
+                                     y_ticks=[0, 0.5, 1] if key == "probability" else [],
+                                     css_classes=[f"trace-{key.replace('_', '-')}"]))
 
-        turn = [0]
-
-        def update(traces, everything=False):
-            # while the chains run, each new set of traces redraws one plot, in turn: redrawing a plot costs
-            # the browser about as much as a frame of the grid, and four at once delayed the next frame
+        def update(traces):
             if not traces:
                 return
-            chosen = range(len(sources)) if everything or not self.state.running else [turn[0] % len(sources)]
-            turn[0] += 1
-            for i in chosen:
-                key = self.PANELS[i][0]
-                sources[i].data = {"step": np.asarray(traces.get("step", []), dtype=float),
-                                   key: np.asarray(traces.get(key, []), dtype=float)}
+            steps = np.asarray(traces.get("step", []))
+            for (key, _, _), chart in zip(self.PANELS, charts):
+                chart.show(steps, np.asarray(traces.get(key, []), dtype=float))
 
-        update(self.state.traces, everything=True)
+        update(self.state.traces)
         self.state.param.watch(lambda event: update(event.new), "traces")
-        panes = [pn.pane.Bokeh(fig, margin=(2, 5)) for fig in figures]
-        # I* only where there is a released unit. The plot stays in the page (a hidden Column around it), so a
-        # switch never replaces a Bokeh figure that trace updates may still address
-        panes[0] = pn.Column(panes[0], visible=pn.bind(bool, self.state.param.released_layout), margin=0,
-                             css_classes=["trace-released-input"])
-
+        # I* only where there is a released unit; the chart stays in the page (a hidden Column around it)
+        panes = [pn.Column(charts[0], visible=pn.bind(bool, self.state.param.released_layout), margin=0,
+                           css_classes=["trace-released-input"]), *charts[1:]]
         title = pn.pane.Markdown(pn.bind(self._title, self.state.param.watched_chain, self.state.param.released_layout,
                                          self.state.param.traced_class), margin=(0, 10), css_classes=["traces-title"])
         return pn.Column(title, *panes, css_classes=["morph-traces"], width=TRACE_WIDTH + 10)
@@ -358,26 +228,6 @@ class MorphStatus(pn.viewable.Viewer):
                               alert_type="danger", visible=pn.bind(bool, problem), css_classes=["morph-error"],
                               width=GRID_PIXELS)
         return pn.Column(line, alert, css_classes=["morph-status"], width=GRID_PIXELS + 10)
-
-
-class StatusLine(PushedComponent):
-    """A fixed-size line of HTML whose content the page replaces in place. A Bokeh Div (or a Panel Markdown or
-    HTML pane) re-renders on every new text and makes Bokeh re-measure the whole layout, plots included: at
-    20 frames a second that took more of the browser's time than drawing the chains (benchmarks/README.md)."""
-
-    html = param.String(default="", doc="trusted HTML built by the view from escaped values")
-
-    _esm = """
-    export function render({ model, el }) {
-      const box = document.createElement("div");
-      box.className = "status-line";
-      box.innerHTML = model.html;
-      model.on("html", () => { box.innerHTML = model.html; });
-      model.on("msg:custom", (message) => { box.innerHTML = message.html; });
-      return box;
-    }
-    """
-    _stylesheets = [".status-line { font-size: 14px; line-height: 1.4; overflow: hidden; }"]
 
 
 ABOUT = """
