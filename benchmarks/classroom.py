@@ -146,8 +146,14 @@ def chromium_class(url: str, n: int, seconds: float, server: ServedProcess) -> d
                 page.goto(url)
                 pages.append(page)
                 time.sleep(ARRIVAL_S)
-            for page in pages:
-                wait_until(lambda page=page: page.locator(".morph-grid canvas").count() > 0, 180, what="the grid")
+            for k, page in enumerate(pages):
+                try:
+                    wait_until(lambda page=page: page.locator(".morph-grid canvas").count() > 0, 180, what="the grid")
+                except TimeoutError:  # a measured error: the page and the server log say why
+                    shot = HERE.parent / "test-artifacts" / f"classroom_no_grid_{n}_{k}.png"
+                    shot.parent.mkdir(exist_ok=True)
+                    page.screenshot(path=str(shot))
+                    problems.append(f"page {k} showed no grid in 180 s (screenshot {shot.name})")
                 page.evaluate(count_chain_paints("__class"))
             time.sleep(3.0)
             server_pids = set(server.pids)

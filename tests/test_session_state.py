@@ -87,3 +87,24 @@ def test_run_action_shows_a_failure_instead_of_raising():
     assert toy.run_action(lambda: 1 / 0) is None and toy.error == "ZeroDivisionError: division by zero"
     assert toy.run_action(lambda: int("x")) is None and "invalid literal" in toy.error
     assert toy.run_action(lambda: 5) == 5 and toy.error == ""
+
+
+def test_trace_chart_sends_only_new_points_and_everything_after_a_restart():
+    import numpy as np
+
+    from rbm_explorer.app.live_components import TraceChart
+
+    chart, sent = TraceChart(), []
+    chart._send_msg = sent.append
+    chart.show(np.arange(0, 5), np.array([0.0, 1, np.nan, 3, 4]))
+    assert sent[-1] == {"reset": True, "steps": [0, 1, 2, 3, 4], "values": [0.0, 1.0, None, 3.0, 4.0], "keep": 5}
+    chart.show(np.arange(2, 8), np.arange(2, 8) * 1.5)  # trimmed at the front, three new points
+    assert sent[-1] == {"reset": False, "steps": [5, 6, 7], "values": [7.5, 9.0, 10.5], "keep": 6}
+    count = len(sent)
+    chart.show(np.arange(2, 8), np.arange(2, 8) * 1.5)  # nothing new: nothing sent
+    assert len(sent) == count
+    chart.show(np.arange(0, 3), np.zeros(3))  # a restart: the sweeps went back
+    assert sent[-1] == {"reset": True, "steps": [0, 1, 2], "values": [0.0, 0.0, 0.0], "keep": 3}
+    chart.show(np.arange(40, 42), np.ones(2))  # the page's last point is gone: all again
+    assert sent[-1]["reset"] and sent[-1]["steps"] == [40, 41]
+    assert list(chart.steps) == [40, 41] and list(chart.values) == [1.0, 1.0]

@@ -139,28 +139,29 @@ class TraceChart(JSComponent):
 
     label = param.String(default="", doc="Title above the plot")
     color = param.Color(default="#1f5fa8")
-    steps = param.List(default=[], doc="Sweep of each point (kept current by show)")
-    values = param.List(default=[], doc="Value of each point (kept current by show)")
+    steps = param.Array(default=np.zeros(0), doc="Sweep of each point (kept current by show)")
+    values = param.Array(default=np.zeros(0), doc="Value of each point (kept current by show)")
     y_range = param.NumericTuple(default=None, length=2, allow_None=True, doc="Fixed y range; None: the data's")
     y_ticks = param.List(default=[], doc="Values to label on the y axis; empty: the data's lowest, middle, highest")
 
     def show(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Show the trace ``(steps, values)``: the points past the last shown sweep, or all of them when the
         trace restarted (its sweeps went back)."""
-        steps = [int(x) for x in steps]
-        values = [None if not np.isfinite(x) else round(float(x), 6) for x in values]
+        steps = np.asarray(steps, dtype=np.float64)  # sweeps, exact below 2**53; a float array reaches the page as one
+        values = np.asarray(values, dtype=np.float64)
         old = self.steps
         start = None  # where the new points begin, if the page's trace is a part of this one
-        if old and steps and steps[0] >= old[0]:
+        if len(old) and len(steps) and steps[0] >= old[0]:
             at = int(np.searchsorted(steps, old[-1]))  # the sweeps of a trace increase
             if at < len(steps) and steps[at] == old[-1]:
                 start = at + 1
         with param.discard_events(self):
             self.param.update(steps=steps, values=values)
-        if start is None:
-            self._send_msg({"reset": True, "steps": steps, "values": values, "keep": len(steps)})
-        elif start < len(steps):
-            self._send_msg({"reset": False, "steps": steps[start:], "values": values[start:], "keep": len(steps)})
+        if start is None or start < len(steps):
+            tail = slice(0 if start is None else start, None)
+            points = [None if not np.isfinite(x) else x for x in np.round(values[tail], 6).tolist()]
+            self._send_msg({"reset": start is None, "steps": steps[tail].astype(np.int64).tolist(), "values": points,
+                            "keep": len(steps)})
 
     _esm = """
     export function render({ model, el }) {
@@ -170,7 +171,7 @@ class TraceChart(JSComponent):
       canvas.style.width = `${width}px`; canvas.style.height = `${height}px`;
       canvas.className = "trace-chart";
       const g = canvas.getContext("2d");
-      let steps = [...model.steps], values = [...model.values];
+      let steps = Array.from(model.steps || []), values = Array.from(model.values || []);
       const left = 52, right = 8, top = 22, bottom = 24;
       const label = (x) => {
         const a = Math.abs(x);
