@@ -54,6 +54,14 @@ ARRIVAL_S = 0.2  # between two students' arrivals
 FLIP_EVERY_S = 4.0  # each page clicks Flip about this often, at random moments
 
 
+def keep_server_log(server: ServedProcess, name: str) -> None:
+    """Copy the server's log to test-artifacts/ when it holds an error: the log goes when the server stops."""
+    if server.log_problems():
+        folder = HERE.parent / "test-artifacts"
+        folder.mkdir(exist_ok=True)
+        (folder / f"classroom_{name}.log").write_text(server.log_text())
+
+
 def self_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -227,12 +235,14 @@ def run(args) -> dict:
         with ServedProcess(server_args) as server:
             asyncio.run(warm(server.url))
             row = asyncio.run(protocol_class(server.url, n, args.seconds, server))
+            keep_server_log(server, f"protocol_{n}")
         print(json.dumps(row), flush=True)
         result["protocol"].append(row)
     for n in args.browsers:
         with ServedProcess(server_args) as server:
             asyncio.run(warm(server.url))
             row = chromium_class(server.url, n, args.seconds, server)
+            keep_server_log(server, f"chromium_{n}")
         print(json.dumps(row), flush=True)
         result["chromium"].append(row)
     return result
