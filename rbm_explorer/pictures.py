@@ -85,8 +85,8 @@ def _png_palette() -> bytes:
 
 def grey_png(grey: np.ndarray, scale: int = 1) -> bytes:
     """A grey mosaic (``grey_mosaic``) as an indexed PNG (one byte per pixel, the grey levels and the gap's
-    colour as its palette), each state pixel ``scale`` pixels wide. With scale 1 and a 232 x 232 mosaic this
-    takes about half a millisecond and 10 kB or less, which is why the Morph page sends its frames this way
+    colour as its palette), each state pixel ``scale`` pixels wide. With scale 1 a 231 x 231 mosaic takes
+    about half a millisecond and 8 kB for MNIST chains, which is why the Morph page sends its frames this way
     and enlarges them in the browser with pixelated scaling."""
     from PIL import Image
 

@@ -7,8 +7,9 @@ writes one line to stderr whenever these change, checked every ``HEALTH_PERIOD_S
 
     rbm_explorer live: pid=4242 sessions=0 documents=0 engines=0 pool_tasks=0 training_runs=0
 
-When no session is left but documents or engines are, the count collects garbage first: Panel's and Bokeh's objects refer to each other in
-cycles, so a closed session's document is only freed by the cycle collector, and a leak is what survives it.
+When no session is left but documents or engines are, the count collects garbage first: Panel's and Bokeh's
+objects refer to each other in cycles, so a closed session's document is only freed by the cycle collector,
+and a leak is what survives it.
 """
 
 from __future__ import annotations

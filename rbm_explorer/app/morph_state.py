@@ -35,7 +35,7 @@ NOISE = "noise"
 RELEASED_MODES = ("on", "free", "off")
 TRACE_FRAMES = 600
 FRAMES_IN_FLIGHT = 8  # frames sent but not yet reported painted before poll() holds the next one: the page
-# reports every 300 ms (morph_views.PAINT_REPORT_MS), 6 frames at 20 a second, plus the network's delay
+# reports every 300 ms (live_components.PAINT_REPORT_MS), 6 frames at 20 a second, plus the network's delay
 TRACE_FRAME_STRIDE = 3  # traces are published every 3rd frame; the page gets their new points then
 
 
@@ -57,8 +57,8 @@ class MorphSession(SessionState):
     mosaic = param.Array(default=None, constant=True,
                          doc="Tiled picture of all chains, one byte of grey level per pixel (pictures.grey_chains)")
     frame_png = param.Bytes(default=b"", constant=True,
-                            doc="The mosaic as an indexed PNG (pictures.grey_png): what the page draws, a sixth "
-                                "of the mosaic's size or less")
+                            doc="The mosaic as an indexed PNG (pictures.grey_png): what the page draws, a quarter "
+                                "(Ising spins) to a seventh (faces) of the mosaic's bytes")
     steps = param.Integer(default=0, constant=True)
     frame = param.Integer(default=0, constant=True, doc="Number of published frames")
     measured_rate = param.Number(default=0.0, constant=True)
@@ -419,8 +419,6 @@ class MorphSession(SessionState):
         extra = {"traces": {key: np.array([p[key] for p in self._trace]) for key in keys}} if publish_traces else {}
         columns = int(np.ceil(np.sqrt(self.n_chains)))
         mosaic = grey_chains(snap.v, self.image_shape, columns, *self.visible_levels)
-        if mosaic.shape != self.grid_shape:  # the page draws a new grid, whose frames it has not reported yet
-            self._painted = -1
         # what rarely changes is left out when it has not: setting a parameter costs its checks even when its
         # watchers are not called
         rare = {"grid_shape": mosaic.shape, "class_shares": shares, "status": snap.error or "",
