@@ -498,3 +498,27 @@ def test_pages_of_a_multi_process_server_load_nothing_from_another_host():
             wait_until(lambda page=page: page.locator(".chains-picture").count() > 0, 60, what="the drawn grid")
         assert [p.foreign_requests for p in pages] == [[] for _ in pages]
         assert [p.page_errors for p in pages] == [[] for _ in pages]
+
+
+def test_every_javascript_component_class_is_defined_when_the_app_starts():
+    """Panel sends a JSComponent class's definition only to the first page that shows it when the class is
+    created during a connected session: a class imported when a user first opens a page by a click leaves
+    every other session's page unable to draw it (``app/live_components.py``). So every JSComponent class of
+    the app lives in a module that importing the shell imports."""
+    import subprocess
+    import sys
+
+    code = """
+import importlib, pkgutil, sys
+import rbm_explorer.app.shell
+started = set(sys.modules)
+import rbm_explorer.app as app
+from panel.custom import JSComponent
+for info in pkgutil.iter_modules(app.__path__):
+    importlib.import_module("rbm_explorer.app." + info.name)
+late = sorted({c.__module__ for c in JSComponent.__subclasses__() + [g for c in JSComponent.__subclasses__()
+               for g in c.__subclasses__()] if c.__module__.startswith("rbm_explorer") and c.__module__ not in started})
+print(late)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

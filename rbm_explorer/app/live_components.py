@@ -1,5 +1,11 @@
-"""Components the page draws itself from data the server pushes: the chain grid, the trace charts and the
-status line of the Morph page.
+"""The app's own JavaScript components: the ones the page draws itself from data the server pushes (the chain
+grid, the trace charts and the status line of the Morph page), and the Models page's upload guard.
+
+They all live here, and the shell imports this module when the app starts. Panel sends the definition of a
+JSComponent class only with the first page that shows it when the class is created while a session is
+connected, so a class first imported when a user opened a page by a click was unknown to the page of every
+other session in that process ("could not resolve type 'UploadSizeGuard1'": a second student's Models page
+never opened). ``tests/test_explorer.py`` checks that no app module defines one elsewhere.
 
 Each is a Panel ``JSComponent``. What changes in every frame is sent as one message per component
 (``_send_msg``) instead of synchronised parameters, and drawn on a canvas or written into an element by the
@@ -241,3 +247,44 @@ class StatusLine(PushedComponent):
     }
     """
     _stylesheets = [".status-line { font-size: 14px; line-height: 1.4; overflow: hidden; }"]
+
+
+class UploadSizeGuard(JSComponent):
+    """Refuses, in the browser, a file too big for the session's websocket (Bokeh closes the connection on a
+    message over 20 MiB, which would end the session): a capturing ``change`` listener on the FileInput beside it
+    (css class ``target``) stops the file from being read and sends only its name and size to ``on_refuse``."""
+
+    max_bytes = param.Integer(default=0)
+    target = param.String(default="model-upload")
+
+    _esm = """
+    export function render({ model, el }) {
+      const attach = (tries) => {
+        const host = el.getRootNode().host
+        const input = host ? host.getRootNode().querySelector("." + model.target) : null
+        if (input == null || input.shadowRoot == null) {
+          if (tries > 0) { setTimeout(() => attach(tries - 1), 200) }
+          return
+        }
+        if (input.shadowRoot.__rbmSizeGuard) { return }
+        input.shadowRoot.__rbmSizeGuard = true
+        input.shadowRoot.addEventListener("change", (event) => {
+          const big = Array.from(event.target.files || []).find((file) => file.size > model.max_bytes)
+          if (big) {
+            event.stopImmediatePropagation()
+            event.target.value = ""
+            model.send_msg({ name: big.name, size: big.size })
+          }
+        }, true)
+      }
+      attach(100)
+    }
+    """
+
+    def __init__(self, on_refuse=None, **params):
+        super().__init__(**params)
+        self._on_refuse = on_refuse
+
+    def _handle_msg(self, data) -> None:
+        if self._on_refuse is not None and isinstance(data, dict):
+            self._on_refuse(str(data.get("name", "")), int(data.get("size", 0)))

@@ -10,6 +10,7 @@ import numpy as np
 import panel as pn
 import param
 
+from rbm_explorer.app.live_components import UploadSizeGuard
 from rbm_explorer.app.models_state import ModelsSession
 from rbm_explorer.app.style import ACCENT, WEIGHT_CMAP, tip, tipped
 from rbm_explorer.io.summary import markdown_table, md_cell
@@ -46,47 +47,6 @@ class ModelMessages(pn.viewable.Viewer):
         notice = pn.pane.Alert(pn.bind(md_cell, s.param.notice), alert_type="success", css_classes=["model-notice"],
                                sizing_mode="stretch_width", visible=s.param.notice.rx.pipe(bool))
         return pn.Column(error, notice, sizing_mode="stretch_width", margin=0)
-
-
-class UploadSizeGuard(pn.custom.JSComponent):
-    """Refuses, in the browser, a file too big for the session's websocket (Bokeh closes the connection on a
-    message over 20 MiB, which would end the session): a capturing ``change`` listener on the FileInput beside it
-    (css class ``target``) stops the file from being read and sends only its name and size to ``on_refuse``."""
-
-    max_bytes = param.Integer(default=0)
-    target = param.String(default="model-upload")
-
-    _esm = """
-    export function render({ model, el }) {
-      const attach = (tries) => {
-        const host = el.getRootNode().host
-        const input = host ? host.getRootNode().querySelector("." + model.target) : null
-        if (input == null || input.shadowRoot == null) {
-          if (tries > 0) { setTimeout(() => attach(tries - 1), 200) }
-          return
-        }
-        if (input.shadowRoot.__rbmSizeGuard) { return }
-        input.shadowRoot.__rbmSizeGuard = true
-        input.shadowRoot.addEventListener("change", (event) => {
-          const big = Array.from(event.target.files || []).find((file) => file.size > model.max_bytes)
-          if (big) {
-            event.stopImmediatePropagation()
-            event.target.value = ""
-            model.send_msg({ name: big.name, size: big.size })
-          }
-        }, true)
-      }
-      attach(100)
-    }
-    """
-
-    def __init__(self, on_refuse=None, **params):
-        super().__init__(**params)
-        self._on_refuse = on_refuse
-
-    def _handle_msg(self, data) -> None:
-        if self._on_refuse is not None and isinstance(data, dict):
-            self._on_refuse(str(data.get("name", "")), int(data.get("size", 0)))
 
 
 class ModelControls(pn.viewable.Viewer):

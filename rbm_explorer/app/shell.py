@@ -28,6 +28,7 @@ from panel.custom import JSComponent
 
 from rbm_explorer.app.budget import SESSIONS, CapacityError
 from rbm_explorer.app.health import start_health_log, track_document
+from rbm_explorer.app import live_components  # noqa: F401 - every JSComponent class, before any session
 from rbm_explorer.app.identity import IdentityCookie, session_identity
 from rbm_explorer.app.pages import ExplorerSession, drop_orphaned_socket_writes, ordered_pages
 from rbm_explorer.app.style import ACCENT, RAW_CSS
