@@ -1,0 +1,95 @@
+"""Where the tasks of a sweep run: a Dask distributed cluster, or this process.
+
+- ``scheduler=None``: a new ``LocalCluster`` of ``workers`` worker processes (one per core by default), each with
+  one thread. Dask's nannies start workers with one BLAS/OpenMP thread (its ``pre-spawn-environ`` setting), and
+  the Ising kernels follow the BLAS limit, so every worker runs serial kernels and the processes share the cores.
+- an address (``tcp://host:8786``): the tasks go to that cluster's scheduler; the cluster is not ours to stop.
+- ``"inprocess"``: the tasks run here in order; the reference that cluster runs are compared with.
+
+Results come back as tasks finish (``distributed.as_completed``) and go to the caller's ``finished`` callback,
+which writes rows; a progress bar counts tasks. Ctrl-C cancels what has not run and keeps what has.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Sequence
+
+INPROCESS = "inprocess"
+
+
+def timed(task):
+    """Run one sweep task and say how long it took (the function the workers run)."""
+    from rbm_explorer.ising.sweep import run_task
+
+    start = time.perf_counter()
+    series = run_task(task)
+    return series, time.perf_counter() - start
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _bar(total: int, progress: bool, scheduler: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="task", desc=f"ising sweep ({scheduler})", disable=not progress, leave=True)
+
+
+def execute(tasks: Sequence, finished: Callable, *, scheduler: str | None = None, progress: bool = True,
+            workers: int | None = None) -> str:
+    """Run ``tasks``, calling ``finished(task, result, seconds)`` for each as it completes; returns a description
+    of where they ran."""
+    if scheduler == INPROCESS:
+        with _bar(len(tasks), progress, INPROCESS) as bar:
+            for task in tasks:
+                series, seconds = timed(task)
+                finished(task, series, seconds)
+                bar.update()
+        return INPROCESS
+    return _on_dask(tasks, finished, scheduler, progress, workers)
+
+
+def _on_dask(tasks, finished, address, progress, workers) -> str:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if address is None:
+        n = _cores() if workers is None else int(workers)
+        if n < 1:
+            raise ValueError(f"workers must be at least 1, got {n}")
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        name = f"LocalCluster, {n} worker process{'es' if n != 1 else ''}"
+    else:
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise OSError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        name = f"Dask scheduler {address}"
+    futures = []
+    try:
+        by_key = {}
+        for task in tasks:
+            key = f"ising-L{task.L}-beta{task.beta:.6g}-block{task.block}-{id(task):x}"
+            future = client.submit(timed, task, key=key, pure=False)
+            by_key[future.key] = task
+            futures.append(future)
+        with _bar(len(tasks), progress, name) as bar:
+            for future, (series, seconds) in as_completed(futures, with_results=True):
+                finished(by_key[future.key], series, seconds)
+                bar.update()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return name
