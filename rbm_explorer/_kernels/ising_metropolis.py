@@ -27,13 +27,17 @@ _MASK30 = np.uint64((1 << 30) - 1)
 ONE_30 = 1 << 30
 
 
-def acceptance_thresholds(beta: float, coupling: float, field: float) -> np.ndarray:
-    """The ten int32 acceptance thresholds, indexed by ``case = 5 (s + 1) / 2 + (n + 4) / 2``."""
+def acceptance_thresholds(beta: float, coupling: float, field: float, zero_move: float = 1.0) -> np.ndarray:
+    """The ten int32 acceptance thresholds, indexed by ``case = 5 (s + 1) / 2 + (n + 4) / 2``.
+
+    ``zero_move`` is the acceptance of a flip with ΔE = 0: 1 for Metropolis, 1/2 for the typewriter sweep of odd
+    L (``sequential_sweeps``). Any value keeps detailed balance, since such a flip and its reverse are alike.
+    """
     out = np.empty(10, np.int32)
     for s_index, s in enumerate((-1, 1)):
         for n_index, n in enumerate(range(-4, 5, 2)):
             delta = 2.0 * s * (coupling * n + field)
-            p = 1.0 if delta <= 0 else float(np.exp(-beta * delta))
+            p = zero_move if delta == 0 else (1.0 if delta < 0 else float(np.exp(-beta * delta)))
             out[5 * s_index + n_index] = int(round(p * ONE_30))
     return out
 
@@ -165,7 +169,11 @@ def from_sublattices(sub, spins):
 def sequential_sweeps(spins, thresholds, counters, n_sweeps):
     """Typewriter-order single-spin Metropolis for any L (odd L has no checkerboard on a torus).
 
-    One 30-bit uniform per site visit, from the replica's counter (two per 64-bit draw); used for odd L only.
+    One 30-bit uniform per site visit, from the replica's counter (two per 64-bit draw); used for odd L only,
+    with ``thresholds`` that accept ΔE = 0 flips with probability 1/2. With probability 1, a fixed visiting
+    order can cycle for ever through states where every visit is a ΔE = 0 flip: on a 3×3 torus such cycles
+    trap chains in the most frustrated states (a chi-square test against enumeration found them), so the chain
+    is not ergodic. Any randomness in those flips breaks the cycles and keeps detailed balance.
     """
     R, L = spins.shape[0], spins.shape[1]
     for r in range(R):

@@ -15,7 +15,9 @@ digit where its uniform has a 0 and its class's p has a 1, and rejected at the f
 round; undecided bits go on to the next digit. So P(accept) = P(U < p) with p to 64 binary digits, exactly, and
 the loop ends after about log2(64) + 2 words when all 64 bits are undecided, fewer when few are.
 
-Order: sites are visited row by row (typewriter order), which is a valid single-site Metropolis sweep on any L.
+Order: sites are visited row by row (typewriter order), a valid single-site Metropolis sweep on any L. On odd L,
+flips with ΔE = 0 are accepted with probability 1/2 (``zero_move``), as in ``ising_metropolis.sequential_sweeps``:
+a fixed order with certain ΔE = 0 flips can cycle for ever (found on a 3×3 torus), and a coin breaks the cycles.
 Random numbers come from one SplitMix64 counter per block of 64 replicas (``_kernels.random``); the number of
 words a sweep uses depends on the state, so the counter is returned, not predicted.
 """
@@ -31,7 +33,7 @@ _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 
 
-def acceptance_groups(beta: float, coupling: float, field: float):
+def acceptance_groups(beta: float, coupling: float, field: float, zero_move: float = 1.0):
     """Classes of the multispin update grouped by acceptance probability.
 
     Returns ``(class_group, group_p)``: for class ``5 * s_bit + c`` (s_bit 1 for spin +1, c the number of
@@ -46,7 +48,7 @@ def acceptance_groups(beta: float, coupling: float, field: float):
         s = 1 if s_bit else -1
         for c in range(5):
             delta = 2.0 * coupling * (4 - 2 * c) + 2.0 * field * s
-            p = 1.0 if delta <= 0 else math.exp(-beta * delta)
+            p = zero_move if delta == 0 else (1.0 if delta < 0 else math.exp(-beta * delta))
             fixed = int(math.ldexp(p, 64)) if p < 1.0 else None
             if fixed is None:
                 class_group[5 * s_bit + c] = -1

@@ -13,19 +13,9 @@ which writes rows; a progress bar counts tasks. Ctrl-C cancels what has not run 
 from __future__ import annotations
 
 import os
-import time
 from typing import Callable, Sequence
 
 INPROCESS = "inprocess"
-
-
-def timed(task):
-    """Run one sweep task and say how long it took (the function the workers run)."""
-    from rbm_explorer.ising.sweep import run_task
-
-    start = time.perf_counter()
-    series = run_task(task)
-    return series, time.perf_counter() - start
 
 
 def _cores() -> int:
@@ -41,21 +31,20 @@ def _bar(total: int, progress: bool, scheduler: str):
     return tqdm(total=total, unit="task", desc=f"ising sweep ({scheduler})", disable=not progress, leave=True)
 
 
-def execute(tasks: Sequence, finished: Callable, *, scheduler: str | None = None, progress: bool = True,
-            workers: int | None = None) -> str:
-    """Run ``tasks``, calling ``finished(task, result, seconds)`` for each as it completes; returns a description
-    of where they ran."""
+def execute(function: Callable, tasks: Sequence, finished: Callable, *, scheduler: str | None = None,
+            progress: bool = True, workers: int | None = None) -> str:
+    """Run ``function(task)`` for every task, calling ``finished(task, *function(task))`` as each completes;
+    returns a description of where they ran. ``function`` must be importable by name (workers unpickle it)."""
     if scheduler == INPROCESS:
         with _bar(len(tasks), progress, INPROCESS) as bar:
             for task in tasks:
-                series, seconds = timed(task)
-                finished(task, series, seconds)
+                finished(task, *function(task))
                 bar.update()
         return INPROCESS
-    return _on_dask(tasks, finished, scheduler, progress, workers)
+    return _on_dask(function, tasks, finished, scheduler, progress, workers)
 
 
-def _on_dask(tasks, finished, address, progress, workers) -> str:
+def _on_dask(function, tasks, finished, address, progress, workers) -> str:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -77,12 +66,12 @@ def _on_dask(tasks, finished, address, progress, workers) -> str:
         by_key = {}
         for task in tasks:
             key = f"ising-L{task.L}-beta{task.beta:.6g}-block{task.block}-{id(task):x}"
-            future = client.submit(timed, task, key=key, pure=False)
+            future = client.submit(function, task, key=key, pure=False)
             by_key[future.key] = task
             futures.append(future)
         with _bar(len(tasks), progress, name) as bar:
-            for future, (series, seconds) in as_completed(futures, with_results=True):
-                finished(by_key[future.key], series, seconds)
+            for future, result in as_completed(futures, with_results=True):
+                finished(by_key[future.key], *result)
                 bar.update()
     except BaseException:
         for future in futures:

@@ -139,7 +139,8 @@ class MetropolisSampler(IsingSampler):
 
     def _tables(self):
         m = self.model
-        self._thresholds = ising_metropolis.acceptance_thresholds(m.beta, m.coupling, m.field)
+        zero_move = 1.0 if m.L % 2 == 0 else 0.5  # odd L: typewriter order (see sequential_sweeps)
+        self._thresholds = ising_metropolis.acceptance_thresholds(m.beta, m.coupling, m.field, zero_move)
 
     def _sweep(self, n):
         if self._sub is None:
@@ -322,7 +323,8 @@ class MultispinSampler(IsingSampler):
 
     def _tables(self):
         m = self.model
-        self._class_group, self._group_p = ising_multispin.acceptance_groups(m.beta, m.coupling, m.field)
+        zero_move = 1.0 if m.L % 2 == 0 else 0.5  # odd L (see _kernels.ising_multispin)
+        self._class_group, self._group_p = ising_multispin.acceptance_groups(m.beta, m.coupling, m.field, zero_move)
 
     def _sweep(self, n):
         L = self.model.L

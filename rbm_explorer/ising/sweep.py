@@ -159,6 +159,13 @@ def run_task(task: SweepTask) -> IsingSeries:
                          plan.thermalization, rng, plan.measure_every)
 
 
+def timed_task(task: SweepTask) -> tuple[IsingSeries, float]:
+    """``run_task`` and its duration in seconds: what the workers run."""
+    start = time.perf_counter()
+    series = run_task(task)
+    return series, time.perf_counter() - start
+
+
 def row_of(plan: SweepPlan, L: int, beta: float, blocks: list[IsingSeries], seconds: float = float("nan")) -> dict:
     """The CSV row of one point from its replica blocks (in block order)."""
     joined = blocks[0]
@@ -296,7 +303,7 @@ def run_sweep(plan: SweepPlan, out: Path | None = None, *, scheduler: str | None
 
     if out is not None and not out.exists():
         write_rows(out, rows)  # the header at once, so the file shows the sweep has started
-    name = execute(tasks, finished, scheduler=scheduler, progress=progress, workers=workers)
+    name = execute(timed_task, tasks, finished, scheduler=scheduler, progress=progress, workers=workers)
     result = SweepResult(sorted(rows, key=lambda r: (int(r["L"]), float(r["beta"]))), skipped, len(mine) - skipped,
                          time.perf_counter() - t0, name)
     result.notes = [f"L={r['L']} beta={float(r['beta']):.4g}: {r['notes']}" for r in result.rows if r.get("notes")]
