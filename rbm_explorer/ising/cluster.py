@@ -32,7 +32,7 @@ def _bar(total: int, progress: bool, scheduler: str):
 
 
 def execute(function: Callable, tasks: Sequence, finished: Callable, *, scheduler: str | None = None,
-            progress: bool = True, workers: int | None = None) -> str:
+            progress: bool = True, workers: int | None = None, connect_timeout: float = 20) -> str:
     """Run ``function(task)`` for every task, calling ``finished(task, *function(task))`` as each completes;
     returns a description of where they ran. ``function`` must be importable by name (workers unpickle it)."""
     if scheduler == INPROCESS:
@@ -41,10 +41,10 @@ def execute(function: Callable, tasks: Sequence, finished: Callable, *, schedule
                 finished(task, *function(task))
                 bar.update()
         return INPROCESS
-    return _on_dask(function, tasks, finished, scheduler, progress, workers)
+    return _on_dask(function, tasks, finished, scheduler, progress, workers, connect_timeout)
 
 
-def _on_dask(function, tasks, finished, address, progress, workers) -> str:
+def _on_dask(function, tasks, finished, address, progress, workers, connect_timeout) -> str:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -57,7 +57,7 @@ def _on_dask(function, tasks, finished, address, progress, workers) -> str:
         name = f"LocalCluster, {n} worker process{'es' if n != 1 else ''}"
     else:
         try:
-            client = Client(address, timeout="20s")
+            client = Client(address, timeout=f"{connect_timeout}s")
         except (OSError, TimeoutError) as exc:
             raise OSError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         name = f"Dask scheduler {address}"

@@ -267,12 +267,13 @@ class SweepResult:
 
 
 def run_sweep(plan: SweepPlan, out: Path | None = None, *, scheduler: str | None = None, resume: bool = False,
-              progress: bool = True, workers: int | None = None) -> SweepResult:
+              progress: bool = True, workers: int | None = None, connect_timeout: float = 20) -> SweepResult:
     """Run the sweep and return its rows (previously written ones included when resuming).
 
     ``scheduler``: None for a new ``LocalCluster`` on this machine (``workers`` processes, one per core by
     default), an address such as ``tcp://host:8786`` for an existing cluster, or ``"inprocess"``.
     With ``out``, the CSV is rewritten after every finished row; ``resume`` keeps its rows and skips their points.
+    ``connect_timeout`` (seconds) bounds the wait for an existing scheduler.
     """
     from rbm_explorer.ising.cluster import execute
 
@@ -303,7 +304,8 @@ def run_sweep(plan: SweepPlan, out: Path | None = None, *, scheduler: str | None
 
     if out is not None and not out.exists():
         write_rows(out, rows)  # the header at once, so the file shows the sweep has started
-    name = execute(timed_task, tasks, finished, scheduler=scheduler, progress=progress, workers=workers)
+    name = execute(timed_task, tasks, finished, scheduler=scheduler, progress=progress, workers=workers,
+                   connect_timeout=connect_timeout)
     result = SweepResult(sorted(rows, key=lambda r: (int(r["L"]), float(r["beta"]))), skipped, len(mine) - skipped,
                          time.perf_counter() - t0, name)
     result.notes = [f"L={r['L']} beta={float(r['beta']):.4g}: {r['notes']}" for r in result.rows if r.get("notes")]
