@@ -57,6 +57,11 @@ DATASETS: dict[str, DatasetEntry] = {entry.name: entry for entry in (
     DatasetEntry("ww_domain", "rbm_explorer.datasets.proteins:load_ww_domain",
                  "WW domain protein alignment (Pfam PF00397 RP15): 4,025 sequences, 30 columns after the gap "
                  "filter; Potts q=21"),
+    DatasetEntry("ising", "rbm_explorer.datasets.ising:load_ising",
+                 "2D Ising configurations of an L x L torus at one beta (Metropolis + Wolff, decorrelated by the "
+                 "measured tau_int, cached bit-packed), labelled by the sign of the magnetization"),
+    DatasetEntry("ising_phases", "rbm_explorer.datasets.ising:load_ising_phases",
+                 "ferromagnetic, antiferromagnetic and paramagnetic Ising configurations, labelled by phase"),
     DatasetEntry("alignment", "rbm_explorer.datasets.proteins:load_alignment",
                  "a protein alignment file (FASTA/A2M or Stockholm, optionally gzipped) given by path; Potts q=21"),
 )}
