@@ -273,3 +273,20 @@ def test_spins_round_trip_through_every_layout(algorithm):
         k = np.exp(2j * np.pi * np.arange(L) / L)
         s_k = (np.abs(spins.sum(axis=1) @ k) ** 2 + np.abs(spins.sum(axis=2) @ k) ** 2) / (2 * L * L)
         assert np.allclose(sums[:, 3], s_k)
+
+
+def test_the_correlation_function_of_each_replica():
+    """G(r) of the kernel against a direct numpy computation; G(0) = 1 and G(1) = bond sum / 2N exactly."""
+    sampler = make_sampler("metropolis", IsingModel(10, 0.4), 3, seed=4)
+    sampler.sweep(20)
+    spins = sampler.spins.astype(np.int64)
+    g = sampler.correlation()
+    assert g.shape == (3, 6)
+    for r in range(6):
+        direct = (spins * (np.roll(spins, -r, axis=2) + np.roll(spins, -r, axis=1))).sum(axis=(1, 2)) / 200
+        assert np.allclose(g[:, r], direct)
+    assert np.allclose(g[:, 0], 1.0)
+    assert np.allclose(g[:, 1], sampler.sums()[:, 0] / 200)
+    series = sample_series(IsingModel(10, 0.4), "metropolis", 2, sweeps=40, thermalization=0, seed=1,
+                           correlation_every=5)
+    assert series.correlation.shape == (8, 2, 6)

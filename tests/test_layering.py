@@ -79,7 +79,8 @@ def test_module_respects_the_layering(path):
     own_rank = RANKS.get(own)
     problems = []
     for module, line in imports_of(path):
-        if module.split(".")[0] in GUI_MODULES and own != "app" and module.split(".")[0] not in STATIC_PLOTTING.get(own, ()):
+        top = module.split(".")[0]
+        if top in GUI_MODULES and own != "app" and top not in STATIC_PLOTTING.get(own, ()):
             problems.append(f"line {line}: imports {module}, but only rbm_explorer.app may use the GUI stack")
         target = part_of(module)
         if target in (None, "__init__") or own_rank is None or own == "__init__":
