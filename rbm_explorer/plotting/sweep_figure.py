@@ -58,23 +58,35 @@ _FINITE_C_LABEL = "C, exact L×L torus (Ferdinand and Fisher 1969)"
 
 @dataclass(frozen=True)
 class _Quantity:
-    """A column of the sweep: its name in words, and its symbol as Unicode (bokeh) and as mathtext (matplotlib)."""
+    """A column of the sweep: its name in words, its symbol in Unicode (bokeh) and in mathtext without the
+    dollars (matplotlib), and the definition its axis label adds, if any."""
 
     name: str
     symbol: str
     tex: str
+    definition: str = ""
+    definition_tex: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.symbol}{self.definition}"
+
+    @property
+    def label_tex(self) -> str:
+        return f"{self.name} ${self.tex}{self.definition_tex}$"
 
 
 _QUANTITIES = {
-    "abs_magnetization": _Quantity("magnetization per spin", "⟨|m|⟩", r"$\langle |m| \rangle$"),
+    "abs_magnetization": _Quantity("magnetization per spin", "⟨|m|⟩", r"\langle |m| \rangle"),
     "staggered_magnetization": _Quantity("staggered magnetization per spin", "⟨|mₛ|⟩",
-                                         r"$\langle |m_\mathrm{s}| \rangle$"),
-    "heat_capacity": _Quantity("heat capacity per spin", "C", r"$C$"),
-    "susceptibility": _Quantity("susceptibility per spin", "χ", r"$\chi$"),
-    "staggered_susceptibility": _Quantity("staggered susceptibility per spin", "χₛ", r"$\chi_\mathrm{s}$"),
-    "binder": _Quantity("Binder cumulant", "U₄", r"$U_4$"),
-    "energy": _Quantity("energy per spin", "e", r"$e$"),
-    "correlation_length": _Quantity("second-moment correlation length", "ξ", r"$\xi$"),
+                                         r"\langle |m_\mathrm{s}| \rangle"),
+    "heat_capacity": _Quantity("heat capacity per spin", "C", "C"),
+    "susceptibility": _Quantity("susceptibility per spin", "χ", r"\chi"),
+    "staggered_susceptibility": _Quantity("staggered susceptibility per spin", "χₛ", r"\chi_\mathrm{s}"),
+    "binder": _Quantity("Binder cumulant", "U₄", "U_4", " = 1 − ⟨m⁴⟩/3⟨m²⟩²",
+                        r" = 1 - \langle m^4 \rangle / 3 \langle m^2 \rangle^2"),
+    "energy": _Quantity("energy per spin", "e", "e"),
+    "correlation_length": _Quantity("second-moment correlation length", "ξ", r"\xi"),
 }
 _NUMERIC_COLUMNS = tuple(_QUANTITIES) + tuple(f"{key}_err" for key in _QUANTITIES) + (
     "energy_exact", "heat_capacity_exact")
@@ -92,7 +104,7 @@ class _PanelSpec:
 
 
 _PANELS = (
-    _PanelSpec("magnetization", "Magnetization", "abs_magnetization", "staggered_magnetization", "top_left"),
+    _PanelSpec("magnetization", "Magnetization", "abs_magnetization", "staggered_magnetization", "center_right"),
     _PanelSpec("heat_capacity", "Heat capacity", "heat_capacity", "heat_capacity", "top_right"),
     _PanelSpec("susceptibility", "Susceptibility", "susceptibility", "staggered_susceptibility", "top_left"),
     _PanelSpec("binder", "Binder cumulant", "binder", "binder", "top_left"),
@@ -274,7 +286,10 @@ def _parse_row(row: Mapping, index: int) -> _Row | None:
         raise ValueError(f"row {index}: beta={row.get('beta')!r} must be > 0")
     values = {key: _number(row, key, index) for key in _NUMERIC_COLUMNS}
     algorithm = str(row.get("algorithm") or "").strip()
-    return _Row(int(size), beta, _number(row, "J", index, 1.0), _number(row, "h", index, 0.0), algorithm, values)
+    J, h = _number(row, "J", index, 1.0), _number(row, "h", index, 0.0)
+    J = J if math.isfinite(J) else 1.0  # NaN is a missing value like any other, so the defaults apply
+    h = h if math.isfinite(h) else 0.0
+    return _Row(int(size), beta, J, h, algorithm, values)
 
 
 def _format(x: float) -> str:
@@ -338,13 +353,9 @@ def _beta_range(beta: np.ndarray) -> tuple[float, float]:
     return max(lo - pad, 0.5 * lo), hi + pad
 
 
-def _uses_staggered(series: _Series) -> bool:
-    return series.J < 0
-
-
 def _points(spec: _PanelSpec, series: _Series) -> _Points | None:
     """The finite points of ``series`` in the panel, or None if it has none there."""
-    key = spec.afm_key if _uses_staggered(series) else spec.key
+    key = _key(spec, series)
     value = series.columns[key]
     error = series.columns[f"{key}_err"]
     finite = np.isfinite(value)
@@ -357,24 +368,29 @@ def _points(spec: _PanelSpec, series: _Series) -> _Points | None:
                    np.where(finite, value, np.nan))
 
 
-def _labels(spec: _PanelSpec, points: tuple[_Points, ...]) -> tuple[str, str, str]:
+def _key(spec: _PanelSpec, series: _Series) -> str:
+    """The column a series shows in the panel: the staggered one for an antiferromagnet."""
+    return spec.afm_key if series.J < 0 else spec.key
+
+
+def _labels(spec: _PanelSpec, series: tuple[_Series, ...]) -> tuple[str, str, str]:
     """The panel's title and y-axis label (Unicode and mathtext), saying which rows show the staggered
     quantity."""
-    keys = {p.key for p in points} or {spec.key}
+    keys = {_key(spec, s) for s in series}
     if keys == {spec.key} or keys == {spec.afm_key}:
         q = _QUANTITIES[keys.pop()]
         staggered = q is _QUANTITIES[spec.afm_key] and spec.key != spec.afm_key
         title = f"Staggered {spec.title.lower()}" if staggered else spec.title
-        return title, f"{q.name} {q.symbol}", f"{q.name} {q.tex}"
+        return title, q.label, q.label_tex
     q, s = _QUANTITIES[spec.key], _QUANTITIES[spec.afm_key]
     title = f"{spec.title} (J > 0), staggered (J < 0)"
-    return (title, f"{q.name} {q.symbol} (J > 0), {s.symbol} (J < 0)",
-            f"{q.name} {q.tex} ($J > 0$), {s.tex} ($J < 0$)")
+    return (title, f"{q.symbol} (J > 0), {s.symbol} (J < 0) per spin",
+            f"${q.tex}$ ($J > 0$), ${s.tex}$ ($J < 0$) per spin")
 
 
 def _panel(spec: _PanelSpec, series: tuple[_Series, ...], xlim: tuple[float, float]) -> _Panel:
     points = tuple(p for s in series if (p := _points(spec, s)) is not None)
-    title, ylabel, ylabel_tex = _labels(spec, points)
+    title, ylabel, ylabel_tex = _labels(spec, series)
     curves: list[_Curve] = []
     ylim = None
     hlines: tuple[float, ...] = ()
@@ -445,16 +461,27 @@ def _finite_heat_capacity_curves(series: tuple[_Series, ...], xlim: tuple[float,
     otherwise the rows' own ``heat_capacity_exact`` values (e.g. from enumeration), where there are any."""
     curves = []
     for s in series:
-        if s.h == 0 and s.J != 0 and not (s.J < 0 and s.L % 2):
-            beta = _grid(*xlim, BETA_C / abs(s.J))
-            value = np.asarray(torus_heat_capacity(s.L, beta, s.J))
-            curves.append(_Curve("finite", _FINITE_C_LABEL, beta, value, s))
-            continue
+        curve = _torus_heat_capacity_curve(s, xlim) if s.h == 0 else None
         exact = s.columns["heat_capacity_exact"]
         keep = np.isfinite(exact)
-        if keep.any():
-            curves.append(_Curve("finite", _FINITE_C_LABEL, s.beta[keep], exact[keep], s))
+        if curve is None and keep.any():
+            curve = _Curve("finite", _FINITE_C_LABEL, s.beta[keep], exact[keep], s)
+        if curve is not None:
+            curves.append(curve)
     return curves
+
+
+def _torus_heat_capacity_curve(series: _Series, xlim: tuple[float, float]) -> _Curve | None:
+    """The smooth exact C of the series' torus, or None where the formula does not apply (J = 0, an odd
+    antiferromagnet, L < 2, β|J| beyond its float64 range)."""
+    if series.J == 0:
+        return None
+    beta = _grid(*xlim, BETA_C / abs(series.J))
+    try:
+        value = np.asarray(torus_heat_capacity(series.L, beta, series.J))
+    except ValueError:
+        return None
+    return _Curve("finite", _FINITE_C_LABEL, beta, value, series)
 
 
 def _onsager_heat_capacity_curves(series: tuple[_Series, ...], xlim: tuple[float, float], top: float
@@ -477,6 +504,7 @@ _MPL_CURVE_STYLE = {
     "onsager_m": dict(color="black", linestyle=(0, (5, 3)), linewidth=1.2, zorder=2),
     "onsager_c": dict(color="0.45", linestyle=(0, (4, 3)), linewidth=0.9, zorder=1),
 }
+_HLINE_LABELS = {2.0 / 3.0: "2/3 (ordered phase)"}
 _MPL_BETA_C_STYLE = dict(color="0.35", linestyle=":", linewidth=1.1, zorder=0)
 
 
@@ -505,10 +533,10 @@ def _png_bytes(figure: _SweepFigure) -> bytes:
         _mpl_panel(ax, panel, figure, legend)
     for ax in axes[1]:
         ax.set_xlabel(r"inverse temperature $\beta = 1/T$", fontsize=10)
-    fig.suptitle(figure.title, fontsize=13)
+    fig.suptitle(figure.title, fontsize=13, parse_math=False)  # a "$" in a given title is not mathtext
     handles, labels = legend.entries()
     fig.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=9,
-               ncols=max(1, min(len(handles), 4)), handlelength=2.6, columnspacing=1.8)
+               ncols=max(1, min(5, math.ceil(len(handles) / 2))), handlelength=2.6, columnspacing=2.0)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=PNG_DPI)
     return buffer.getvalue()
@@ -524,8 +552,8 @@ def _mpl_panel(ax, panel: _Panel, figure: _SweepFigure, legend: _MplLegend) -> N
             legend.references.setdefault(_beta_c_label(beta_c, tex=True), Line2D([], [], **_MPL_BETA_C_STYLE))
     for value in panel.hlines:
         ax.axhline(value, color="0.8", linewidth=0.8, zorder=0)
-        ax.annotate("2/3", (1.0, value), xycoords=("axes fraction", "data"), xytext=(-3, 3),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.45")
+        ax.annotate(_HLINE_LABELS.get(value, ""), (0.0, value), xycoords=("axes fraction", "data"),
+                    xytext=(4, -2), textcoords="offset points", ha="left", va="top", fontsize=8, color="0.45")
     for curve in panel.curves:
         _mpl_curve(ax, curve, legend)
     for points in panel.points:
@@ -583,6 +611,9 @@ _BOKEH_CURVE_STYLE = {
 }
 
 
+_BOKEH_LEGEND_HEADROOM = 0.25  # extra room above a fixed y range, where the legend goes
+
+
 def _html_bytes(figure: _SweepFigure) -> bytes:
     """The figure as a standalone HTML page: a bokeh gridplot of four figures sharing the β axis, BokehJS
     inline."""
@@ -596,8 +627,9 @@ def _html_bytes(figure: _SweepFigure) -> bytes:
     plots = [_bokeh_panel(panel, figure, x_range, leaders) for panel in figure.panels]
     grid = gridplot(plots, ncols=2, merge_tools=True, toolbar_location="right")
     grid.toolbar.logo = None
+    # disable_math: a "$$" in a given title must not make BokehJS fetch MathJax from a CDN
     heading = Div(text=f"<h2 style='font-family: sans-serif; font-weight: normal; margin: 6px 0 0 40px'>"
-                       f"{html.escape(figure.title)}</h2>")
+                       f"{html.escape(figure.title)}</h2>", disable_math=True)
     page = file_html(column(heading, grid), resources=INLINE, title=figure.title)
     return page.encode("utf-8")
 
@@ -613,8 +645,9 @@ def _bokeh_panel(panel: _Panel, figure: _SweepFigure, x_range, leaders: dict[int
                        x_axis_label="inverse temperature β = 1/T", y_axis_label=panel.ylabel,
                        tools="pan,box_zoom,wheel_zoom,reset,save")
     if panel.ylim is not None:
-        fig.y_range = Range1d(*panel.ylim)
-    _bokeh_references(fig, panel, figure)
+        lo, hi = panel.ylim
+        fig.y_range = Range1d(lo, hi + _BOKEH_LEGEND_HEADROOM * (hi - lo))
+    _bokeh_references(fig, panel, figure, labelled=panel is figure.panels[0])
     references = _bokeh_curves(fig, panel.curves)
     series_items, markers = [], []
     for points in panel.points:
@@ -632,15 +665,16 @@ def _bokeh_panel(panel: _Panel, figure: _SweepFigure, x_range, leaders: dict[int
     return fig
 
 
-def _bokeh_references(fig, panel: _Panel, figure: _SweepFigure) -> None:
-    """The dotted line at each β_c (labelled at the bottom of the frame) and the U₄ = 2/3 line."""
+def _bokeh_references(fig, panel: _Panel, figure: _SweepFigure, labelled: bool) -> None:
+    """The dotted line at each β_c (``labelled`` at the bottom of the frame) and the U₄ = 2/3 line."""
     from bokeh.models import Label, Span
 
     for beta_c in figure.beta_c:
         fig.add_layout(Span(location=beta_c, dimension="height", line_color="#555555", line_dash="dotted",
                             line_width=1.2))
-        fig.add_layout(Label(x=beta_c, y=4, y_units="screen", x_offset=3, text=_beta_c_label(beta_c, tex=False),
-                             text_font_size="8pt", text_color="#555555"))
+        if labelled:
+            fig.add_layout(Label(x=beta_c, y=4, y_units="screen", x_offset=3, text_font_size="8pt",
+                                 text=_beta_c_label(beta_c, tex=False), text_color="#555555"))
     for value in panel.hlines:
         fig.add_layout(Span(location=value, dimension="width", line_color="#cccccc", line_width=1.0))
 
