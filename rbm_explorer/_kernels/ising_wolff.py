@@ -18,33 +18,37 @@ from rbm_explorer._kernels.random import GOLDEN, mix64
 
 @nb.njit(nogil=True, cache=True)
 def _one_cluster(lattice, sign, p_join, z, stack):
-    """Grow and flip one cluster; returns (its size, the new counter)."""
+    """Grow and flip one cluster; returns (its size, the new counter).
+
+    The stack holds sites as ``(y << 16) | x`` and neighbours wrap by comparisons: no ``%`` or ``//`` per visit.
+    """
     L = lattice.shape[0]
-    n_sites = L * L
     z += GOLDEN
-    seed = np.int64(mix64(z) % np.uint64(n_sites))
-    lattice[seed // L, seed % L] = -lattice[seed // L, seed % L]
-    stack[0] = seed
+    seed = np.int64(mix64(z) % np.uint64(L * L))
+    y0 = seed // L
+    x0 = seed - y0 * L
+    lattice[y0, x0] = -lattice[y0, x0]
+    stack[0] = (y0 << 16) | x0
     top, size = 1, 1
     while top > 0:
         top -= 1
-        site = stack[top]
-        y, x = site // L, site % L
+        y, x = stack[top] >> 16, stack[top] & 0xFFFF
         want = -sign * lattice[y, x]  # sign(J) times its spin before it was flipped
         for d in range(4):
+            ny, nx = y, x
             if d == 0:
-                ny, nx = (y - 1) % L, x
+                ny = y - 1 if y > 0 else L - 1
             elif d == 1:
-                ny, nx = (y + 1) % L, x
+                ny = y + 1 if y < L - 1 else 0
             elif d == 2:
-                ny, nx = y, (x - 1) % L
+                nx = x - 1 if x > 0 else L - 1
             else:
-                ny, nx = y, (x + 1) % L
+                nx = x + 1 if x < L - 1 else 0
             if lattice[ny, nx] == want:
                 z += GOLDEN
                 if mix64(z) < p_join:
                     lattice[ny, nx] = -want
-                    stack[top] = ny * L + nx
+                    stack[top] = (ny << 16) | nx
                     top += 1
                     size += 1
     return size, z
