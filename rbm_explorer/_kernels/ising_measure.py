@@ -56,38 +56,55 @@ def sublattice_sums_into(sub, cosines, sines, out):
     """The same sums from the sublattice layout of ``_kernels.ising_metropolis`` (R × 2 × L × L/2 int8).
 
     Every bond joins the two colours, so the bond sum is Σ over colour-0 sites of s times its four neighbours.
+    Each row is a few contiguous loops (the fourth neighbours gathered first, column sums kept per sublattice and
+    row parity), which vectorise: a branch per site cost 2.9 ns a site, more than a sweep.
     """
     R, L, half = sub.shape[0], sub.shape[2], sub.shape[3]
     rows = np.empty(L, np.float64)
     cols = np.empty(L, np.float64)
+    fourth = np.empty(half, np.int8)
+    col_parts = np.empty((2, 2, half), np.int32)  # [sublattice, row parity, k]
     for r in range(R):
         even, odd = sub[r, 0], sub[r, 1]
         bonds = 0
-        sums = np.zeros(2, np.int64)
-        cols[:] = 0.0
+        total_even = 0
+        total_odd = 0
+        col_parts[:] = 0
         for y in range(L):
             above, below = odd[y - 1 if y > 0 else L - 1], odd[y + 1 if y < L - 1 else 0]
             same = odd[y]
-            d = 1 if y & 1 else -1  # colour 0 in row y sits at x = 2k + (y mod 2); its fourth neighbour
-            row_sum = 0
+            p = y & 1
+            if p:  # colour 0 sits at x = 2k + 1: its fourth neighbour is at k + 1
+                for k in range(half - 1):
+                    fourth[k] = same[k + 1]
+                fourth[half - 1] = same[0]
+            else:
+                for k in range(1, half):
+                    fourth[k] = same[k - 1]
+                fourth[0] = same[half - 1]
+            row_bonds = np.int32(0)
+            row_even = np.int32(0)
+            row_odd = np.int32(0)
+            e, ce, co = even[y], col_parts[0, p], col_parts[1, p]
             for k in range(half):
-                kk = k + d
-                if kk < 0:
-                    kk = half - 1
-                elif kk >= half:
-                    kk = 0
-                s = np.int64(even[y, k])
-                bonds += s * (np.int64(above[k]) + np.int64(below[k]) + np.int64(same[k]) + np.int64(same[kk]))
-                t = np.int64(odd[y, k])
-                sums[0] += s
-                sums[1] += t
-                row_sum += s + t
-                cols[2 * k + (y & 1)] += s
-                cols[2 * k + 1 - (y & 1)] += t
-            rows[y] = row_sum
+                s = np.int32(e[k])
+                t = np.int32(same[k])
+                row_bonds += s * (np.int32(above[k]) + np.int32(below[k]) + t + np.int32(fourth[k]))
+                row_even += s
+                row_odd += t
+                ce[k] += s
+                co[k] += t
+            bonds += row_bonds
+            total_even += row_even
+            total_odd += row_odd
+            rows[y] = row_even + row_odd
+        # column x = 2k + q: colour 0 from rows of parity q, colour 1 from rows of parity 1 - q
+        for k in range(half):
+            for q in range(2):
+                cols[2 * k + q] = col_parts[0, q, k] + col_parts[1, 1 - q, k]
         out[r, 0] = bonds
-        out[r, 1] = sums[0] + sums[1]
-        out[r, 2] = sums[0] - sums[1]
+        out[r, 1] = total_even + total_odd
+        out[r, 2] = total_even - total_odd
         out[r, 3] = _structure(rows, cols, cosines, sines, L * L)
 
 
