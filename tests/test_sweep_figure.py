@@ -200,6 +200,15 @@ def test_html_is_self_contained(ferromagnet):
     assert "$$" not in strings and "\\[" not in strings and "\\(" not in strings
 
 
+def test_html_stays_self_contained_when_panel_is_loaded(tmp_path):
+    """Panel registers its models' scripts with bokeh; a page written in the app's process must not list them."""
+    import panel  # noqa: F401  (the import registers Panel's models with bokeh)
+
+    path = write_sweep_plot(sweep_rows(), tmp_path / "with_panel.html")
+    markup = re.sub(r"(<script[^>]*>).*?(</script>)", r"\1\2", path.read_text(encoding="utf-8"), flags=re.S)
+    assert "<script src" not in markup and "<link" not in markup
+
+
 def test_html_has_the_four_panels_with_labels(ferromagnet):
     found = panels(ferromagnet[2].read_text(encoding="utf-8"))
     assert set(found) == PANEL_TITLES

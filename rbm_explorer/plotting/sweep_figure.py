@@ -620,7 +620,6 @@ def _html_bytes(figure: _SweepFigure) -> bytes:
     from bokeh.embed import file_html
     from bokeh.layouts import column, gridplot
     from bokeh.models import Div, Range1d
-    from bokeh.resources import INLINE
 
     x_range = Range1d(*figure.xlim)
     leaders: dict[int, object] = {}
@@ -630,8 +629,29 @@ def _html_bytes(figure: _SweepFigure) -> bytes:
     # disable_math: a "$$" in a given title must not make BokehJS fetch MathJax from a CDN
     heading = Div(text=f"<h2 style='font-family: sans-serif; font-weight: normal; margin: 6px 0 0 40px'>"
                        f"{html.escape(figure.title)}</h2>", disable_math=True)
-    page = file_html(column(heading, grid), resources=INLINE, title=figure.title)
+    page = file_html(column(heading, grid), resources=_bokeh_only_inline(), title=figure.title)
     return page.encode("utf-8")
+
+
+def _bokeh_only_inline():
+    """BokehJS inline and nothing else. Bokeh's resources list the scripts of every registered model class; once
+    Panel is imported in the process (the app, or a test run), that includes a relative ``static/extensions/...``
+    script, which a page opened from disk cannot load. The figure uses bokeh's own models only."""
+    from bokeh.resources import Resources
+
+    class BokehOnlyInline(Resources):
+        @property
+        def js_files(self):
+            return []
+
+        @property
+        def css_files(self):
+            return []
+
+        def clone(self, *, components=None):  # bokeh's bundler clones the resources it is given
+            return BokehOnlyInline(mode="inline", components=components)
+
+    return BokehOnlyInline(mode="inline")
 
 
 def _bokeh_panel(panel: _Panel, figure: _SweepFigure, x_range, leaders: dict[int, object]):
