@@ -157,3 +157,18 @@ def count_chain_paints(name: str) -> str:
   return true;
 }
 """ % (name, name)
+
+
+# The visible text of an element, including what Panel renders inside its shadow roots (for locator.evaluate).
+DEEP_TEXT = """
+element => {
+  const walk = node => {
+    if (node.nodeType === Node.TEXT_NODE) return node.textContent;
+    if (node.nodeName === "STYLE" || node.nodeName === "SCRIPT") return "";
+    let text = node.shadowRoot ? walk(node.shadowRoot) : "";
+    for (const child of node.childNodes) text += walk(child);
+    return text + " ";
+  };
+  return walk(element);
+}
+"""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import chromium_page, served_app, wait_until
+from browser_support import DEEP_TEXT, chromium_page, served_app, wait_until
 from conftest import tiny_rbm
 
 from rbm_explorer.app.models_state import ModelsSession
@@ -313,18 +313,6 @@ def test_page_registers_and_shares_the_opened_model():
 
 
 # --- the served page ----------------------------------------------------------------------------------------------
-DEEP_TEXT = """
-element => {
-  const walk = node => {
-    if (node.nodeType === Node.TEXT_NODE) return node.textContent;
-    if (node.nodeName === "STYLE" || node.nodeName === "SCRIPT") return "";
-    let text = node.shadowRoot ? walk(node.shadowRoot) : "";
-    for (const child of node.childNodes) text += walk(child);
-    return text + " ";
-  };
-  return walk(element);
-}
-"""
 
 
 def _text(page, css: str) -> str:

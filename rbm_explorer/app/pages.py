@@ -143,6 +143,9 @@ PAGES: dict[str, Page] = {page.slug: page for page in (  # sidebar order
     Page("train", "Train", "rbm_explorer.app.train_page:build_train_page",
          "Train an RBM with PCD, CD or Rdm, with linear or quadratic label constraints, and watch its samples and "
          "constraint residual live (Fernandez-de-Cossio-Diaz, Cocco and Monasson 2023, Eqs. 6-10)."),
+    Page("ising", "Ising", "rbm_explorer.app.ising_page:build_ising_page",
+         "A live 2D Ising lattice: move β across β_c and switch Metropolis, Wolff and hybrid sampling, the sign of "
+         "J and the field h (Fernandez-de-Cossio-Diaz, Cocco and Monasson 2023, Sec. V)."),
     Page("models", "Models", "rbm_explorer.app.models_page:build_models_page",
          "Open, upload and inspect model files: units, constraint, released units, metrics and the weight "
          "pictures of the hidden units (Fernandez-de-Cossio-Diaz, Cocco and Monasson 2023, Figs. 3, 8)."),

@@ -243,6 +243,10 @@ class WolffSampler(IsingSampler):
     def set_spins(self, spins) -> None:
         self._spins[...] = _checked_spins(spins, self.replicas, self.model.L)
 
+    def set_model(self, model: IsingModel) -> None:
+        _refuse_field(model, self.algorithm)  # before anything changes: a refused model leaves the sampler as it was
+        super().set_model(model)
+
     def describe(self):
         return {**super().describe(), "flips_per_sweep": self.flips_per_sweep}
 

@@ -1,0 +1,144 @@
+"""The Ising page: its state without a browser (frames, knobs as commands, refused knobs as errors), and the served
+page in headless Chromium (the lattice runs, β moves |m|, the algorithm, coupling and size switch and back, a
+refused field shows an error and the page keeps working, nothing is loaded from another host)."""
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser_support import DEEP_TEXT, chromium_page, served_app, wait_until
+
+from rbm_explorer.app.ising_state import COUPLINGS, IsingPageState
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def state():
+    s = IsingPageState(seed=1, size=32, sweeps_per_second=2000)
+    yield s
+    s.close()
+
+
+def frames_after(state, count, timeout=60):
+    start = state.frame
+
+    def advanced():
+        state.poll()
+        return state.frame >= start + count
+
+    wait_until(advanced, timeout, interval=0.02, what=f"{count} frames")
+    return state
+
+
+def test_poll_publishes_the_lattice_and_its_traces(state):
+    frames_after(state, 3)
+    assert state.frame_png.startswith(b"\x89PNG") and state.lattice_size == 32
+    assert state.sweeps > 0 and "sweep" in state.status
+    traces = state.traces
+    assert len(traces["sweep"]) == len(traces["energy"]) == len(traces["abs_magnetization"]) > 0
+
+
+def test_beta_anneals_the_lattice_and_the_size_switches(state):
+    state.beta = 0.8
+    frames_after(state, 2)
+    wait_until(lambda: (state.poll(), state.traces["abs_magnetization"][-1] > 0.9)[1], 60, what="order at β = 0.8")
+    assert "beta=0.8" in state.status and "Onsager M" in state.status
+    state.beta = 0.2
+    wait_until(lambda: (state.poll(), state.traces["abs_magnetization"][-1] < 0.3)[1], 60, what="disorder")
+    state.size = 64
+    wait_until(lambda: (state.poll(), state.lattice_size == 64)[1], 60, what="the new size")
+    assert state.error == ""
+
+
+def test_a_refused_knob_is_an_error_and_the_lattice_keeps_running(state):
+    state.algorithm = "wolff"
+    state.field = 0.3
+    assert "h = 0" in state.error
+    assert state.field == 0.0  # the knob shows what the lattice runs
+    before = state.sweeps
+    frames_after(state, 3)
+    assert state.sweeps > before
+    state.algorithm = "metropolis"
+    state.field = 0.3
+    assert state.error == ""
+    state.coupling = next(c for c, J in COUPLINGS.items() if J < 0)
+    state.beta = 0.9
+    wait_until(lambda: (state.poll(), abs(state.staggered_magnetization) > 0.8)[1], 60,
+               what="checkerboard order of the antiferromagnet")
+
+
+def status_text(page) -> str:
+    locator = page.locator(".ising-status")
+    return " ".join(locator.nth(k).evaluate(DEEP_TEXT) for k in range(locator.count()))
+
+
+def reading(page, name):
+    match = re.search(rf"{name}\s+([+-][\d.]+)", status_text(page))
+    return float(match.group(1)) if match else float("nan")
+
+
+def sweeps(page) -> int:
+    match = re.search(r"sweep\s+([\d,]+)", status_text(page))
+    return int(match.group(1).replace(",", "")) if match else -1
+
+
+def click_option(page, group_class, text):
+    page.locator(f".{group_class}").get_by_role("button", name=text, exact=True).click()
+
+
+@pytest.mark.browser
+def test_the_served_ising_page_runs_and_every_knob_switches_and_back():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with served_app() as url, chromium_page(viewport=(1500, 1000)) as page:
+        page.goto(url + "/explorer?page=ising")
+        wait_until(lambda: sweeps(page) > 50, 180, what="the lattice running")
+        assert page.locator(".ising-lattice canvas").count() == 1
+        first = sweeps(page)
+        wait_until(lambda: sweeps(page) > first + 50, 60, what="more sweeps")
+
+        handle = page.locator(".ising-beta .noUi-handle").first
+        handle.focus()
+        handle.press("End")  # β = 1: order
+        wait_until(lambda: abs(reading(page, "m")) > 0.9, 90, what="|m| near 1 at β = 1")
+        page.screenshot(path=str(ARTIFACTS / "ising_page_ordered.png"))
+        handle.press("Home")  # β = 0.1: disorder
+        wait_until(lambda: abs(reading(page, "m")) < 0.3, 90, what="|m| near 0 at β = 0.1")
+
+        for algorithm in ("wolff", "hybrid", "metropolis"):
+            click_option(page, "ising-algorithm", algorithm)
+            wait_until(lambda: algorithm in status_text(page), 60, what=f"the {algorithm} sampler")
+            at = sweeps(page)
+            wait_until(lambda: sweeps(page) > at + 5, 60, what=f"{algorithm} sweeping")
+
+        click_option(page, "ising-coupling", "antiferromagnet (J = −1)")
+        handle.press("End")
+        wait_until(lambda: abs(reading(page, "staggered m")) > 0.9, 90, what="checkerboard order")
+        page.screenshot(path=str(ARTIFACTS / "ising_page_antiferromagnet.png"))
+        click_option(page, "ising-coupling", "ferromagnet (J = +1)")
+        wait_until(lambda: "ferromagnet (J=1)" in status_text(page), 60, what="back to the ferromagnet")
+
+        click_option(page, "ising-algorithm", "wolff")
+        field = page.locator(".ising-field .noUi-handle").first
+        field.focus()
+        field.press("End")  # h = 1 with Wolff: refused
+        wait_until(lambda: page.locator(".ising-error").is_visible(), 60, what="the refused field's error")
+        at = sweeps(page)
+        wait_until(lambda: sweeps(page) > at + 5, 60, what="the lattice still running")
+        assert "h=" not in status_text(page)  # the field the lattice refused is not in use, and not shown
+        click_option(page, "ising-algorithm", "metropolis")
+        wait_until(lambda: not page.locator(".ising-error").is_visible(), 60, what="the error gone")
+        field.focus()
+        field.press("End")  # the slider went back to 0 with the refusal: h = 1 now, with Metropolis
+        wait_until(lambda: "h=1" in status_text(page), 60, what="the field in use")
+
+        page.locator(".ising-size select").select_option("256")
+        wait_until(lambda: "256x256" in status_text(page), 60, what="L = 256")
+        time.sleep(1)
+        page.screenshot(path=str(ARTIFACTS / "ising_page_256.png"))
+        page.locator(".ising-size select").select_option("64")
+        wait_until(lambda: "64x64" in status_text(page), 60, what="back to L = 64")
+        assert page.foreign_requests == [] and page.page_errors == []
+        assert np.isfinite(reading(page, "m"))
