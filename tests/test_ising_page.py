@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import DEEP_TEXT, chromium_page, served_app, wait_until
+from browser_support import DEEP_TEXT, chromium_contexts, chromium_page, served_app, wait_until, watched_page
 
 from rbm_explorer.app.ising_state import COUPLINGS, IsingPageState
 
@@ -142,3 +142,26 @@ def test_the_served_ising_page_runs_and_every_knob_switches_and_back():
         wait_until(lambda: "64x64" in status_text(page), 60, what="back to L = 64")
         assert page.foreign_requests == [] and page.page_errors == []
         assert np.isfinite(reading(page, "m"))
+
+
+@pytest.mark.browser
+def test_two_users_have_lattices_of_their_own():
+    with served_app() as url, chromium_contexts(2, viewport=(1500, 1000)) as contexts:
+        first, second = (watched_page(context) for context in contexts)
+        for page in (first, second):
+            page.goto(url + "/explorer?page=ising")
+        for page in (first, second):
+            wait_until(lambda page=page: sweeps(page) > 20, 180, what="both lattices running")
+        handle = first.locator(".ising-beta .noUi-handle").first
+        handle.focus()
+        handle.press("End")
+        wait_until(lambda: "beta=1 " in status_text(first) and abs(reading(first, "m")) > 0.9, 90,
+                   what="the first user's lattice ordered")
+        click_option(second, "ising-algorithm", "wolff")
+        wait_until(lambda: "wolff" in status_text(second), 60, what="the second user's Wolff sampler")
+        assert "beta=0.441" in status_text(second) and "metropolis" in status_text(first)
+        at = sweeps(second)
+        wait_until(lambda: sweeps(second) > at + 20, 60, what="the second lattice still running")
+        for page in (first, second):
+            assert page.foreign_requests == [] and page.page_errors == []
+
