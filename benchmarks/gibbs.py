@@ -62,7 +62,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import numba  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
-from report import OtherLoad, finish, machine_summary, save_result  # noqa: E402
+from report import OtherLoad, cpu_model, finish, machine_summary, save_result  # noqa: E402
 
 from rbm_explorer._kernels.sampling import two_state_chain  # noqa: E402
 from rbm_explorer.layers import Binary  # noqa: E402
@@ -355,17 +355,6 @@ def _version(distribution: str) -> str | None:
         return version(distribution)
     except PackageNotFoundError:  # pragma: no cover
         return None
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def blas_libraries() -> list[dict]:

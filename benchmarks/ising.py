@@ -65,7 +65,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 
 import numba  # noqa: E402
 
-from report import OtherLoad, finish, save_result  # noqa: E402
+from report import OtherLoad, cpu_model, finish, save_result  # noqa: E402
 
 from rbm_explorer.ising.exact import BETA_C  # noqa: E402
 from rbm_explorer.ising.model import IsingModel  # noqa: E402
@@ -425,17 +425,6 @@ def verdicts(sizes: dict, costs: dict) -> list[dict]:
 
 
 # --- machine information ------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def cpu_flags() -> list[str]:
     """The SIMD flags of interest from /proc/cpuinfo."""
     try:

@@ -92,3 +92,17 @@ def finish(result: dict, save, quick: bool) -> dict:
         print(f"saved {save(result)} and updated {BENCH_DIR / 'README.md'}", file=sys.stderr)
     print(json.dumps(result))
     return result
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (KVM may show only the vendor and family, e.g. "AMD EPYC")."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
