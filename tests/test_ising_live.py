@@ -48,8 +48,11 @@ def test_commands_keep_the_spins_and_bad_ones_leave_it_running():
         assert snap.spins.shape == (24, 24) and snap.model.coupling == -1.0 and snap.error is None
         with pytest.raises(ValueError, match="even L"):
             runner.call(IsingLattice.set_size, 25)
+        # the refusal is reported (the runner keeps a failed command's message) and the lattice runs on unchanged
+        refused = runner.wait_until(lambda s: s.error is not None and "even L" in s.error, 60)
         runner.call(IsingLattice.restart, "ordered")
-        assert runner.wait_until(lambda s: s.model.L == 24, 60).error is None
+        after = runner.wait_until(lambda s: s.sweeps > refused.sweeps + 10, 60, what="sweeps after the refusal")
+        assert after.model.L == 24 and after.running
 
 
 def test_the_same_seed_gives_the_same_lattice():
