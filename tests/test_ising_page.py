@@ -107,7 +107,8 @@ def test_the_served_ising_page_runs_and_every_knob_switches_and_back():
         handle.press("Home")  # β = 0.1: disorder
         wait_until(lambda: abs(reading(page, "m")) < 0.3, 90, what="|m| near 0 at β = 0.1")
 
-        for algorithm in ("wolff", "hybrid", "metropolis"):
+        # every algorithm to every other: metropolis → wolff → hybrid → metropolis → hybrid → wolff → metropolis
+        for algorithm in ("wolff", "hybrid", "metropolis", "hybrid", "wolff", "metropolis"):
             click_option(page, "ising-algorithm", algorithm)
             wait_until(lambda: algorithm in status_text(page), 60, what=f"the {algorithm} sampler")
             at = sweeps(page)
@@ -138,8 +139,9 @@ def test_the_served_ising_page_runs_and_every_knob_switches_and_back():
         wait_until(lambda: "256x256" in status_text(page), 60, what="L = 256")
         time.sleep(1)
         page.screenshot(path=str(ARTIFACTS / "ising_page_256.png"))
-        page.locator(".ising-size select").select_option("64")
-        wait_until(lambda: "64x64" in status_text(page), 60, what="back to L = 64")
+        for size in ("32", "128", "64"):  # and the other sizes, back to the first
+            page.locator(".ising-size select").select_option(size)
+            wait_until(lambda: f"{size}x{size}" in status_text(page), 60, what=f"L = {size}")
         assert page.foreign_requests == [] and page.page_errors == []
         assert np.isfinite(reading(page, "m"))
 

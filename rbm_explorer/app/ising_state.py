@@ -137,8 +137,6 @@ class IsingPageState(SessionState):
     def _publish(self, snap) -> None:
         L = snap.model.L
         grey = grey_chains(snap.spins.reshape(1, L * L).astype(np.float32), (L, L), 1, -1.0, 1.0)
-        y, x = np.indices((L, L))
-        staggered = float((snap.spins * np.where((x + y) % 2 == 0, 1, -1)).sum()) / (L * L)
         m = snap.model
         expected = ""
         if m.field == 0 and m.beta * abs(m.coupling) > BETA_C:
@@ -150,7 +148,7 @@ class IsingPageState(SessionState):
             status += f" · error: {snap.error}"
         self.publish(frame_png=grey_png(grey), frame=self.frame + 1, sweeps=snap.sweeps,
                      measured_rate=snap.sweeps_per_second, magnetization=snap.magnetization,
-                     staggered_magnetization=staggered, lattice_size=L, status=status,
+                     staggered_magnetization=snap.staggered_magnetization, lattice_size=L, status=status,
                      traces={"sweep": snap.trace_sweeps, "energy": snap.energy,
                              "abs_magnetization": snap.abs_magnetization})
 

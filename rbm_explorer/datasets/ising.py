@@ -81,7 +81,9 @@ def load_ising_phases(*, L=32, n=30000, beta_ordered=0.6, beta_disordered=0.25, 
     """n // 3 configurations of each phase: J = +1 and J = -1 at ``beta_ordered``, J = +1 at ``beta_disordered``."""
     if L % 2:
         raise DatasetError(f"the antiferromagnet needs an even L; got L={L}")
-    if not beta_ordered > 0.4406868 > beta_disordered > 0:
+    from rbm_explorer.ising.exact import BETA_C
+
+    if not beta_ordered > BETA_C > beta_disordered > 0:
         raise DatasetError(f"need beta_disordered < beta_c = 0.4407 < beta_ordered; got {beta_disordered} and "
                            f"{beta_ordered}")
     per_phase = n // 3

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from rbm_explorer.ising.model import IsingModel
-from rbm_explorer.ising.run import series_from_sums
+from rbm_explorer.ising.run import default_start, series_from_sums
 from rbm_explorer.ising.samplers import make_sampler
 from rbm_explorer.ising.statistics import ShortRunWarning, integrated_time
 
@@ -112,8 +112,7 @@ def generate(request: dict, progress=None) -> IsingSamples:
     algorithm = "hybrid" if model.field == 0 else "metropolis"
     rng = np.random.default_rng(np.random.SeedSequence([request["seed"], GENERATOR_VERSION]))
     replicas, n = request["replicas"], request["n"]
-    start = "ordered" if model.beta * abs(model.coupling) > 0.4406868 else "random"
-    sampler = make_sampler(algorithm, model, replicas, rng, start=start)
+    sampler = make_sampler(algorithm, model, replicas, rng, start=default_start(model))
     sampler.thermalize(max(200, PILOT_SWEEPS // 2))
     tau = _pilot_tau(sampler, model)
     gap = int(math.ceil(tau))

@@ -37,9 +37,8 @@ class IsingSnapshot:
     commands: int = 0
     info: dict = field(default_factory=dict)
 
-    @property
-    def magnetization(self) -> float:
-        return float(self.spins.sum(dtype=np.int64)) / self.spins.size
+    magnetization: float = 0.0
+    staggered_magnetization: float = 0.0
 
 
 class IsingLattice:
@@ -71,9 +70,11 @@ class IsingLattice:
         self._energy[i] = float(self.model.energy_per_spin(sums[0], sums[1]))
         self._abs_m[i] = abs(sums[1]) / n
         self._count += 1
+        self._last_sums = sums
 
     def snapshot(self, status) -> IsingSnapshot:
         order = self._order()
+        sums = self._last_sums if self._last_sums is not None else self.sampler.sums()[0]
         spins = self.sampler.spins[0]
         spins.flags.writeable = False
         return IsingSnapshot(
@@ -81,7 +82,8 @@ class IsingLattice:
             trace_sweeps=self._sweeps[order].copy(), energy=self._energy[order].copy(),
             abs_magnetization=self._abs_m[order].copy(), version=status.version, running=status.running,
             sweeps_per_second=status.rate, error=status.error, commands=status.commands,
-            info=self.sampler.describe())
+            magnetization=float(sums[1]) / self.model.n_spins,
+            staggered_magnetization=float(sums[2]) / self.model.n_spins, info=self.sampler.describe())
 
     # --- commands ------------------------------------------------------------------------------------------
     def set_model(self, beta: float | None = None, coupling: float | None = None, field: float | None = None) -> None:
@@ -121,6 +123,7 @@ class IsingLattice:
         self._energy = np.zeros(self._length, np.float64)
         self._abs_m = np.zeros(self._length, np.float64)
         self._count = 0
+        self._last_sums = None  # the sums of the last step; None after a new lattice (snapshot measures then)
 
     def _order(self) -> np.ndarray:
         """Indices of the recorded trace entries, oldest first."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rbm_explorer.ising.exact import BETA_C
 from rbm_explorer.ising.model import IsingModel
 from rbm_explorer.ising.samplers import make_sampler
 
@@ -60,6 +61,12 @@ def series_from_sums(model: IsingModel, sums: np.ndarray) -> dict[str, np.ndarra
     }
 
 
+def default_start(model: IsingModel) -> str:
+    """The ordered state below the critical temperature (β|J| > β_c), else random spins: each is nearer
+    equilibrium there, so thermalization is shorter."""
+    return "ordered" if model.beta * abs(model.coupling) > BETA_C else "random"
+
+
 def sample_series(model: IsingModel, algorithm: str = "hybrid", replicas: int | None = None, sweeps: int = 4000,
                   thermalization: int | None = None, seed=None, measure_every: int = 1,
                   correlation_every: int | None = None, start: str | None = None, progress=None,
@@ -77,7 +84,7 @@ def sample_series(model: IsingModel, algorithm: str = "hybrid", replicas: int | 
     if thermalization < 0:
         raise ValueError(f"thermalization must be >= 0, got {thermalization}")
     if start is None:
-        start = "ordered" if model.beta * abs(model.coupling) > 0.4406868 else "random"
+        start = default_start(model)
     sampler = make_sampler(algorithm, model, replicas, seed, start=start, **sampler_options)
     sampler.thermalize(thermalization)
     if progress is not None:

@@ -17,7 +17,7 @@ import csv
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -310,7 +310,3 @@ def run_sweep(plan: SweepPlan, out: Path | None = None, *, scheduler: str | None
                          time.perf_counter() - t0, name)
     result.notes = [f"L={r['L']} beta={float(r['beta']):.4g}: {r['notes']}" for r in result.rows if r.get("notes")]
     return result
-
-
-def plan_dict(plan: SweepPlan) -> dict:
-    return asdict(plan)
