@@ -43,8 +43,9 @@ RANKS = {
     "datasets": 4,
     "distributed": 4,
     "plotting": 4,
-    "cli": 5,
-    "app": 6,
+    "reports": 5,
+    "cli": 6,
+    "app": 7,
 }
 GUI_MODULES = {"panel", "bokeh", "holoviews"}
 # Static figures (PNG, and HTML files with inline resources) are drawn with bokeh and matplotlib, never panel or

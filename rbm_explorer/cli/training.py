@@ -26,6 +26,7 @@ TRAIN_OVERRIDES = {  # CLI flag -> TrainingConfig field
 RECIPE_OVERRIDES = {  # CLI flag -> Recipe field (quadratic_rank is parsed by quadratic_rank())
     "dataset": "dataset", "hidden": "hidden", "hidden_kind": "hidden_kind", "constraint": "constraint",
     "released": "released", "quadratic_strength": "quadratic_strength", "labelled": "labelled",
+    "quadratic_statistic": "quadratic_statistic",
 }
 DATASET_SHORTCUTS = ("digits", "attribute")  # --digits X is -o digits=X
 
@@ -161,7 +162,7 @@ def add_parsers(sub) -> None:
     from rbm_explorer.layers import layer_kinds
     from rbm_explorer.training.config import ALGORITHMS, SCHEDULES
     from rbm_explorer.training.optimizers import OPTIMIZERS
-    from rbm_explorer.training.recipes import CONSTRAINT_KINDS
+    from rbm_explorer.training.recipes import CONSTRAINT_KINDS, QUADRATIC_STATISTICS
 
     train = sub.add_parser("train", help="train an RBM, optionally with weight constraints")
     train.add_argument("--preset", help="a named recipe (see rbm_explorer.training.presets); flags override it")
@@ -175,6 +176,9 @@ def add_parsers(sub) -> None:
     train.add_argument("--released", type=int, help="number of released (unconstrained) hidden units")
     train.add_argument("--quadratic-strength", type=float, help="lambda of the quadratic penalty (0: none)")
     train.add_argument("--quadratic-rank", help="truncate q2: 'mp' (Marchenko-Pastur edge) or a number of components")
+    train.add_argument("--quadratic-statistic", choices=QUADRATIC_STATISTICS,
+                       help="what the quadratic constraint decorrelates from: the label (Eq. 10, default) or "
+                            "|sum v| (abs_sum: the Ising Q2 of Eq. 18)")
     train.add_argument("--labelled", type=int, help="build the constraints from B balanced labelled examples only")
     train.add_argument("--algorithm", choices=ALGORITHMS)
     train.add_argument("--epochs", type=int)

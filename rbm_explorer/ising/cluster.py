@@ -25,26 +25,34 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _bar(total: int, progress: bool, scheduler: str):
+def _bar(total: int, progress: bool, scheduler: str, label: str):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="task", desc=f"ising sweep ({scheduler})", disable=not progress, leave=True)
+    return tqdm(total=total, unit="task", desc=f"{label} ({scheduler})", disable=not progress, leave=True)
+
+
+def _sweep_key(task) -> str:
+    return f"ising-L{task.L}-beta{task.beta:.6g}-block{task.block}"
 
 
 def execute(function: Callable, tasks: Sequence, finished: Callable, *, scheduler: str | None = None,
-            progress: bool = True, workers: int | None = None, connect_timeout: float = 20) -> str:
+            progress: bool = True, workers: int | None = None, connect_timeout: float = 20,
+            label: str = "ising sweep", key_of: Callable | None = None) -> str:
     """Run ``function(task)`` for every task, calling ``finished(task, *function(task))`` as each completes;
-    returns a description of where they ran. ``function`` must be importable by name (workers unpickle it)."""
+    returns a description of where they ran. ``function`` must be importable by name (workers unpickle it).
+    ``label`` names the progress bar; ``key_of(task)`` gives a readable Dask key (default: a sweep task's
+    L, β and block)."""
     if scheduler == INPROCESS:
-        with _bar(len(tasks), progress, INPROCESS) as bar:
+        with _bar(len(tasks), progress, INPROCESS, label) as bar:
             for task in tasks:
                 finished(task, *function(task))
                 bar.update()
         return INPROCESS
-    return _on_dask(function, tasks, finished, scheduler, progress, workers, connect_timeout)
+    return _on_dask(function, tasks, finished, scheduler, progress, workers, connect_timeout, label,
+                    key_of or _sweep_key)
 
 
-def _on_dask(function, tasks, finished, address, progress, workers, connect_timeout) -> str:
+def _on_dask(function, tasks, finished, address, progress, workers, connect_timeout, label, key_of) -> str:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -65,11 +73,11 @@ def _on_dask(function, tasks, finished, address, progress, workers, connect_time
     try:
         by_key = {}
         for task in tasks:
-            key = f"ising-L{task.L}-beta{task.beta:.6g}-block{task.block}-{id(task):x}"
+            key = f"{key_of(task)}-{id(task):x}"
             future = client.submit(function, task, key=key, pure=False)
             by_key[future.key] = task
             futures.append(future)
-        with _bar(len(tasks), progress, name) as bar:
+        with _bar(len(tasks), progress, name, label) as bar:
             for future, result in as_completed(futures, with_results=True):
                 finished(by_key[future.key], *result)
                 bar.update()

@@ -61,6 +61,30 @@ def series_from_sums(model: IsingModel, sums: np.ndarray) -> dict[str, np.ndarra
     }
 
 
+def configuration_series(model: IsingModel, spins) -> dict[str, np.ndarray]:
+    """The series of ``ising_observables`` measured on given configurations, e.g. an RBM's samples.
+
+    ``spins``: ±1 values of shape (n_measurements, replicas, N) or (n_measurements, replicas, L, L); each
+    series comes back with shape (n_measurements, replicas).
+    """
+    from rbm_explorer._kernels import ising_measure
+
+    values = np.asarray(spins)
+    L = model.L
+    if values.ndim == 3 and values.shape[-1] == model.n_spins:
+        values = values.reshape(values.shape[:2] + (L, L))
+    if values.ndim != 4 or values.shape[2:] != (L, L):
+        raise ValueError(f"configurations of the {L}x{L} lattice must have shape (measurements, replicas, "
+                         f"{model.n_spins}) or (measurements, replicas, {L}, {L}), got {np.shape(spins)}")
+    lattices = np.ascontiguousarray(values.reshape((-1, L, L)), dtype=np.int8)
+    if not np.all(np.abs(lattices) == 1):
+        raise ValueError("configurations must hold only the spin values -1 and +1")
+    angles = 2 * np.pi * np.arange(L) / L
+    sums = np.empty((lattices.shape[0], 4), np.float64)
+    ising_measure.lattice_sums_into(lattices, np.cos(angles), np.sin(angles), sums)
+    return series_from_sums(model, sums.reshape(values.shape[:2] + (4,)))
+
+
 def default_start(model: IsingModel) -> str:
     """The ordered state below the critical temperature (β|J| > β_c), else random spins: each is nearer
     equilibrium there, so thermalization is shorter."""

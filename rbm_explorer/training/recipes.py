@@ -18,7 +18,8 @@ units are constrained and how (Fernandez-de-Cossio-Diaz, Cocco and Monasson (202
   projection is applied to the same units as well (the layouts of ``'linear'``), because the paper presents
   the quadratic constraint as the stronger condition (rho = 0 and C = 0), and Fig. 8(b) shows that simple
   classifiers cannot read the label from such models, which the quadratic term alone does not ensure
-  (measured: max |rho| 0.6-0.96).
+  (measured: max |rho| 0.6-0.96). With ``quadratic_statistic='abs_sum'`` the matrix is the Ising Q(2) of
+  Eq. 18, built from |sum_k v_k| instead of the label, whose own q(2) vanishes on data symmetric under v -> -v.
 
 Labels are used only to build the constraints; with ``labelled=B`` only a balanced subsample of B labelled
 examples is used (semi-supervised, Sec. VIII), and ``quadratic_rank`` truncates q(2) ('mp': the
@@ -59,6 +60,9 @@ from rbm_explorer.training.constraints import (
 from rbm_explorer.training.loop import History, Trainer, initialize_rbm
 
 CONSTRAINT_KINDS = ("none", "linear", "quadratic")
+# what the quadratic constraint decorrelates from: the label (q(2), Eq. 10) or, for spin data symmetric under
+# v -> -v where q(2) vanishes, the absolute sum |sum_k v_k| (Q(2) of the Ising model, Eq. 18)
+QUADRATIC_STATISTICS = ("label", "abs_sum")
 VISIBLE_KIND_OF_ENCODING = {"binary": "binary", "spin": "spin", "potts": "potts"}
 
 
@@ -74,6 +78,7 @@ class Recipe:
     released: int = 0
     quadratic_strength: float = 50.0
     quadratic_rank: int | str | None = None
+    quadratic_statistic: str = "label"
     labelled: int | None = None
     config: TrainingConfig = field(default_factory=TrainingConfig)
 
@@ -83,6 +88,9 @@ class Recipe:
         if self.quadratic_rank not in (None, "mp") and not (isinstance(self.quadratic_rank, int)
                                                            and self.quadratic_rank > 0):
             raise ValueError(f"quadratic_rank must be None, 'mp' or a positive integer, got {self.quadratic_rank!r}")
+        if self.quadratic_statistic not in QUADRATIC_STATISTICS:
+            raise ValueError(f"quadratic_statistic must be one of {', '.join(QUADRATIC_STATISTICS)}, "
+                             f"got {self.quadratic_statistic!r}")
         if self.labelled is not None and self.labelled < 2:
             raise ValueError(f"labelled must be at least 2 examples, got {self.labelled}")
         if self.hidden < 1 or self.released < 0 or self.released > self.hidden:
@@ -125,6 +133,8 @@ def build_constraints(recipe: Recipe, features: np.ndarray, labels: np.ndarray, 
 def _quadratic(recipe: Recipe, features, u, units, name: str | None = None) -> QuadraticConstraint:
     """The soft constraint on q(2) of label ``u`` (Eq. 10), truncated as the recipe says and scaled to unit
     spectral norm, so that the strength means the same on every dataset."""
+    if recipe.quadratic_statistic == "abs_sum":  # Eq. 18: the label's own q(2) vanishes by symmetry
+        u = np.abs(features.sum(axis=1))
     q2, rank = quadratic_matrix(features, u), None
     if recipe.quadratic_rank is not None:  # keep the top components (Sec. III.A.2; see truncate_quadratic)
         q2, rank = truncate_quadratic(q2, features, rank=None if recipe.quadratic_rank == "mp" else recipe.quadratic_rank)
@@ -224,7 +234,8 @@ def recipe_metadata(recipe: Recipe, dataset: Dataset, released, constrained, cla
         "released_units": released,
         "released_classes": classes,
         "constraint": {"kind": recipe.constraint, "units": constrained, "labelled": recipe.labelled,
-                       **({"strength": recipe.quadratic_strength, "rank": recipe.quadratic_rank}
+                       **({"strength": recipe.quadratic_strength, "rank": recipe.quadratic_rank,
+                           "statistic": recipe.quadratic_statistic}
                           if recipe.constraint == "quadratic" else {})},
         "dataset": {"name": recipe.dataset, **recipe.dataset_options, "label_names": list(dataset.label_names)},
         "binarize_threshold": dataset.info.get("threshold"),
