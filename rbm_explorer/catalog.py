@@ -150,7 +150,8 @@ def family_key(metadata: dict, n_visible: int, n_hidden: int) -> str:
     dataset = dict(metadata.get("dataset") or {})
     name = dataset.pop("name", None) or metadata.get("family") or "model"
     dataset.pop("label_names", None)
-    options = " ".join(f"{k}={v}" for k, v in sorted(dataset.items()) if k in ("digits", "attribute", "size"))
+    keys = ("L", "beta", "J", "h") if name == "ising" else ("digits", "attribute", "size")  # Ising: keyed by (L, beta)
+    options = " ".join(f"{k}={v}" for k, v in sorted(dataset.items()) if k in keys)
     return " ".join(part for part in (name, options, f"{n_visible}x{n_hidden}") if part)
 
 
@@ -164,12 +165,35 @@ def family_title(metadata: dict, n_visible: int) -> str:
     if name == "faces":
         size = dataset.get("size")
         return f"Faces: {dataset.get('attribute', '')}" + (f" ({size}x{size})" if size else "")
+    if name == "ising":
+        return ising_family_title(dataset.get("L", 32), dataset.get("beta", 0.44))
     if name:
         return str(name)
     shape = metadata.get("image_shape")
     if metadata.get("family") == "ising" or (shape and "ising" in json.dumps(metadata).lower()):
         return f"Ising {shape[0]}x{shape[1]} spins" if shape else "Ising spins"
     return metadata.get("description", f"{n_visible} visible units")[:40]
+
+
+def ising_family_title(L, beta) -> str:
+    """'Ising 16×16, β = 0.44': the title of the family of Ising RBMs trained at one (L, β)."""
+    return f"Ising {int(L)}×{int(L)}, β = {float(beta):.2f}"
+
+
+def ising_family_beta(title: str) -> tuple[int, float] | None:
+    """(L, beta) of a title made by ``ising_family_title``, None for any other family."""
+    match = re.fullmatch(r"Ising (\d+)×\d+, β = ([0-9.]+)", title)
+    return (int(match.group(1)), float(match.group(2))) if match else None
+
+
+def ising_families_of_size(titles, title: str) -> dict[float, str]:
+    """β -> family title among ``titles`` of the Ising families of the size of family ``title``, sorted by β
+    (empty when ``title`` is not an Ising family): the choices of the Morph page's β selector."""
+    here = ising_family_beta(title)
+    if here is None:
+        return {}
+    found = {ising_family_beta(t): t for t in titles if ising_family_beta(t)}
+    return {beta: t for (L, beta), t in sorted(found.items()) if L == here[0]}
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,17 @@ def released_setting_for_class(released_classes, target_class: int | None) -> li
     if target_class is None:
         return ["free"] * len(released_classes)
     return ["on" if on else "off" for on in released_setting(released_classes, target_class)]
+
+
+def test_images_of_class(spec: dict, target: int, n: int, seed=0) -> np.ndarray:
+    """``n`` test images of class ``target`` (natural states) of the dataset a model was trained on (its
+    ``dataset`` metadata), drawn with ``seed``; with replacement when the class has fewer than ``n``. The chains
+    of the Morph page start from them."""
+    from rbm_explorer.analysis.judge import dataset_for
+
+    x, y = dataset_for(spec).part("test")
+    pool = x[y == target]
+    if len(pool) == 0:
+        raise ValueError(f"the test split of {spec.get('name')} has no image of class {target}")
+    rng = np.random.default_rng(seed)
+    return pool[rng.choice(len(pool), size=n, replace=len(pool) < n)]

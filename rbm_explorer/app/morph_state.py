@@ -21,11 +21,11 @@ import numpy as np
 import param
 
 from rbm_explorer.analysis.judge import UNCLEAR_INDEX, class_judge_future, dataset_for, label_direction
-from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class
+from rbm_explorer.analysis.morph import released_modes_from_clamps, released_setting_for_class, test_images_of_class
 from rbm_explorer.live import shared_pool
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.pictures import grey_chains, grey_png, image_shape_of
-from rbm_explorer.catalog import ModelEntry, families
+from rbm_explorer.catalog import ModelEntry, families, ising_families_of_size, ising_family_beta
 from rbm_explorer.sampling import GibbsEngine, SamplerWorker
 
 FRAMES_PER_SECOND = 20  # frames sent to the page per second while the chains run
@@ -43,6 +43,8 @@ class MorphSession(SessionState):
     """Live chains of one model family, with the constraint variant, released units and traces as knobs."""
 
     family = param.Selector(objects=[], doc="The data the models were trained on")
+    ising_beta = param.Selector(objects=[], allow_None=True, doc="β of the Ising data (Ising families only): "
+                                "picks the family of that β, in its released variant")
     variant = param.Selector(objects=[], doc="Constraint variant of the model (the constraint toggle)")
     start_from = param.Selector(objects=[NOISE], doc="Start the chains from test images of this class, or noise")
     running = param.Boolean(default=True, doc="Sample continuously (on) or pause (off)")
@@ -117,6 +119,8 @@ class MorphSession(SessionState):
         self.class_names = classes
         self._switching = True
         try:
+            self.param.ising_beta.objects = list(ising_families_of_size(self.catalog, self.family))
+            self.param.update(ising_beta=(ising_family_beta(self.family) or (None, None))[1])
             self.param.variant.objects = list(variants)
             self.param.start_from.objects = classes + [NOISE]
             self.param.update(variant=variant, start_from=classes[0] if classes else NOISE)
@@ -126,6 +130,14 @@ class MorphSession(SessionState):
         finally:
             self._switching = False
         self._load_variant(restart=True, new_family=True)
+
+    @param.depends("ising_beta", watch=True)
+    def _on_ising_beta(self):  # the Ising family of that β (same size), in its released variant
+        if self._switching or self.ising_beta is None:
+            return
+        title = ising_families_of_size(self.catalog, self.family).get(self.ising_beta)
+        if title is not None and title != self.family:
+            self.family = title
 
     @staticmethod
     def _dataset_spec(entry: ModelEntry) -> dict | None:
@@ -213,13 +225,7 @@ class MorphSession(SessionState):
         """``n_chains`` test images of the chosen class (natural states), or None for noise."""
         if self._spec is None or self.start_from == NOISE:
             return None
-        data = dataset_for(self._spec)
-        x, y = data.part("test")
-        target = self.class_names.index(self.start_from)
-        pool = x[y == target]
-        rng = np.random.default_rng(self.seed)
-        take = rng.choice(len(pool), size=self.n_chains, replace=len(pool) < self.n_chains)
-        return pool[take]
+        return test_images_of_class(self._spec, self.class_names.index(self.start_from), self.n_chains, self.seed)
 
     def _start_class(self) -> int | None:
         return None if self.start_from == NOISE or not self.class_names else self.class_names.index(self.start_from)

@@ -169,8 +169,11 @@ class MorphControls(pn.viewable.Viewer):
         download = pn.widgets.FileDownload(callback=lambda: _png_stream(s), filename="chains.png",
                                            label="Save grid as PNG", color="light",
                                            description="Download the current chain grid as a PNG image")
+        ising_beta = pn.widgets.Select.from_param(
+            s.param.ising_beta, label="Ising β (released model of that β)", description=tip(s.param.ising_beta),
+            visible=pn.bind(bool, s.param.ising_beta), css_classes=["morph-ising-beta"])
         return pn.Column(
-            family, pn.pane.Markdown("**Constraint variant**", margin=(0, 10)), variant, start,
+            family, ising_beta, pn.pane.Markdown("**Constraint variant**", margin=(0, 10)), variant, start,
             pn.Row(run, step, reset), speed, beta, pn.Row(auto, auto_step), chain, download, width=300,
         )
 
@@ -237,7 +240,10 @@ blind to the label (Fernandez-de-Cossio-Diaz, Cocco & Monasson, PRX 2023, Eqs. 6
 becomes a knob: clamp it and the chains
 produce one class; **flip** it and they morph into the other — Fig. 8(c) of the PRX paper for MNIST 0→1,
 Fig. 9(e) for 1→2→3→0, Fig. 6 for faces. Toggle the variant to *linear, all units* and the chains lose the
-label and wander between blurred mixtures; *unconstrained* chains stay in the class they started in.
+label and wander between blurred mixtures; *unconstrained* chains stay in the class they started in. For
+Ising spins (Fig. 7, Sec. V) the released unit h* sets the sign of the magnetization: flip it and the lattice
+reverses through moving domain walls; *linear, all units* samples have |m| ≈ 0; the β selector picks the
+released model trained at another temperature.
 """
 
 

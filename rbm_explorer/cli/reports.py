@@ -75,8 +75,8 @@ def add_parsers(sub) -> None:
     fig7.add_argument("--beta", nargs="+", default=None, metavar="B",
                       help="inverse temperatures (default 0.35 0.40 0.44 0.46 0.50); a:b:n for n points")
     fig7.add_argument("--variants", nargs="+", choices=VARIANTS, default=None, help="default: all four")
-    fig7.add_argument("--hidden", type=_positive_int, default=None, help="hidden units (default 400)")
-    fig7.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 200)")
+    fig7.add_argument("--hidden", type=_positive_int, default=None, help="hidden units (default 512)")
+    fig7.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 400)")
     fig7.add_argument("--seed", type=int, default=None, help="seed of the data; training and sampling derive from it")
     fig7.add_argument("--tiny", action="store_true", help="a tiny grid (L = 6, 2 epochs): a smoke test")
     fig7.add_argument("--scheduler", default=None, metavar="ADDRESS",

@@ -32,15 +32,19 @@ from pathlib import Path
 
 import numpy as np
 
-VARIANTS = ("none", "linear_all", "quadratic_all", "linear_released1")
-VARIANT_LAYOUTS = {"none": ("none", 0), "linear_all": ("linear", 0), "quadratic_all": ("quadratic", 0),
-                   "linear_released1": ("linear", 1)}
+from rbm_explorer.training.presets import (
+    ISING_HIDDEN,
+    ISING_QUADRATIC_RANK,
+    ISING_TRAINING,
+    ISING_VARIANTS,
+    ising_recipe,
+    ising_seed,
+)
+
+VARIANTS = tuple(ISING_VARIANTS)
 FIGURE_BETAS = (0.35, 0.40, 0.44, 0.46, 0.50)
 OBSERVABLES = ("energy", "abs_magnetization", "heat_capacity", "susceptibility", "binder")
-# the training recipe found for L = 16 (docs/fig7/README.md tells how): plain SGD, PCD-10, 400 spin hidden units
-DEFAULT_TRAINING = {"algorithm": "pcd", "gibbs_steps": 10, "batch_size": 100, "epochs": 200,
-                    "learning_rate": 0.02, "final_learning_rate": 0.002, "schedule": "exponential",
-                    "optimizer": "sgd", "zero_fields": True, "snapshot_epochs": (0,)}
+DEFAULT_TRAINING = ISING_TRAINING
 COLUMNS = (("L", "beta", "variant", "hidden", "n_data")
            + tuple(c for q in OBSERVABLES for c in (q, f"{q}_err"))
            + tuple(c for q in OBSERVABLES for c in (f"mc_{q}", f"mc_{q}_err"))
@@ -65,10 +69,10 @@ class Fig7Plan:
     betas: tuple = FIGURE_BETAS
     variants: tuple = VARIANTS
     n_data: int = 10000
-    hidden: int = 400
-    training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
+    hidden: int = ISING_HIDDEN
+    training: dict = field(default_factory=lambda: dict(ISING_TRAINING))
     quadratic_strength: float = 50.0
-    quadratic_rank: int = 32
+    quadratic_rank: int = ISING_QUADRATIC_RANK
     chains: int = 200
     burn: int = 1000
     sweeps: int = 2000
@@ -76,7 +80,7 @@ class Fig7Plan:
     seed: int = 0
 
     def __post_init__(self):
-        unknown = [v for v in self.variants if v not in VARIANT_LAYOUTS]
+        unknown = [v for v in self.variants if v not in ISING_VARIANTS]
         if unknown:
             raise ValueError(f"unknown Fig. 7 variant {unknown[0]!r}; known: {', '.join(VARIANTS)}")
         if not self.betas or any(not (isinstance(b, (int, float)) and 0 < b < 10) for b in self.betas):
@@ -98,6 +102,14 @@ class Fig7Plan:
                 "sweeps": self.sweeps, "measure_every": self.measure_every, "seed": self.seed}
 
 
+def bundled_csv() -> Path:
+    """The committed table of the grid (``assets/fig7/fig7.csv``; the same file as ``docs/fig7/fig7.csv``),
+    which the app's Ising page draws its RBM curves from."""
+    from rbm_explorer.resources import assets_dir
+
+    return assets_dir() / "fig7" / "fig7.csv"
+
+
 def model_name(L: int, beta: float, variant: str) -> str:
     """``ising{L}_beta{β:.2f}_{variant}.npz``, the names of the bundled Ising models."""
     return f"ising{L}_beta{beta:.2f}_{variant}.npz"
@@ -117,22 +129,13 @@ class Fig7Task:
         return Path(self.out_dir) / model_name(self.plan.L, self.beta, self.variant)
 
     def seed(self, purpose: int) -> int:
-        beta_key = int(round(self.beta * 2**40))
-        sequence = np.random.SeedSequence([self.plan.seed, beta_key, VARIANTS.index(self.variant), purpose])
-        return int(sequence.generate_state(1)[0])
+        return ising_seed(self.plan.seed, self.beta, self.variant, purpose)
 
     def recipe(self):
-        from rbm_explorer.training.config import TrainingConfig
-        from rbm_explorer.training.recipes import Recipe
-
         plan = self.plan
-        constraint, released = VARIANT_LAYOUTS[self.variant]
-        config = TrainingConfig(**{**plan.training, "seed": self.seed(0)})
-        options = {"L": plan.L, "beta": self.beta, "n": plan.n_data, "seed": plan.seed}
-        return Recipe("ising", options, hidden=plan.hidden, hidden_kind="spin", constraint=constraint,
-                      released=released, quadratic_strength=plan.quadratic_strength,
-                      quadratic_rank=plan.quadratic_rank if constraint == "quadratic" else None,
-                      quadratic_statistic="abs_sum" if constraint == "quadratic" else "label", config=config)
+        return ising_recipe(plan.L, self.beta, self.variant, n_data=plan.n_data, hidden=plan.hidden,
+                            training=plan.training, quadratic_strength=plan.quadratic_strength,
+                            quadratic_rank=plan.quadratic_rank, seed=plan.seed)
 
 
 def _json_equal(a, b) -> bool:
@@ -295,7 +298,7 @@ def read_rows(path) -> list[dict]:
                     parsed[c] = float(row[c]) if row[c] not in ("", None) else math.nan
                 except ValueError:
                     raise ValueError(f"{path}, line {line}: column {c} is not a number: {row[c]!r}") from None
-        if parsed["variant"] not in VARIANT_LAYOUTS:
+        if parsed["variant"] not in ISING_VARIANTS:
             raise ValueError(f"{path}, line {line}: unknown variant {parsed['variant']!r}")
         out.append(parsed)
     return out

@@ -7,6 +7,8 @@ within 45 minutes on 2 cores.
 
 from __future__ import annotations
 
+import numpy as np
+
 from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.recipes import Recipe
 
@@ -29,6 +31,44 @@ def _faces(attribute, constraint, released, epochs=60, learning_rate=0.02, final
                   constraint=constraint, released=released, config=config)
 
 
+# Ising RBMs (Fernandez-de-Cossio-Diaz, Cocco and Monasson 2023, Sec. V and Fig. 7): spin visible and spin
+# hidden units with zero fields, four constraint layouts. The training recipe found for L = 16 (docs/fig7/README.md
+# tells how): plain SGD, PCD-10, 512 hidden units, 400 epochs, the rate falling from 0.02 to 0.001.
+ISING_VARIANTS = {"none": ("none", 0), "linear_all": ("linear", 0), "quadratic_all": ("quadratic", 0),
+                  "linear_released1": ("linear", 1)}
+ISING_TRAINING = {"algorithm": "pcd", "gibbs_steps": 10, "batch_size": 100, "epochs": 400,
+                  "learning_rate": 0.02, "final_learning_rate": 0.001, "schedule": "exponential",
+                  "optimizer": "sgd", "zero_fields": True, "snapshot_epochs": (0,)}
+ISING_HIDDEN = 512
+ISING_QUADRATIC_RANK = 32  # Q(2) kept as its top 32 components (99.9 % of its squared norm at L = 16)
+
+
+def ising_seed(seed: int, beta: float, variant: str, purpose: int = 0) -> int:
+    """A seed of its own for each (β, variant) and purpose (0: training, 1: sampling), derived from ``seed``."""
+    beta_key = int(round(float(beta) * 2**40))
+    sequence = np.random.SeedSequence([int(seed), beta_key, list(ISING_VARIANTS).index(variant), purpose])
+    return int(sequence.generate_state(1)[0])
+
+
+def ising_recipe(L: int, beta: float, variant: str, *, n_data: int = 10000, hidden: int = ISING_HIDDEN,
+                 training: dict | None = None, quadratic_strength: float = 50.0,
+                 quadratic_rank: int = ISING_QUADRATIC_RANK, seed: int = 0) -> Recipe:
+    """The recipe of an Ising RBM variant (``ISING_VARIANTS``) at (L, β): the quadratic variant decorrelates
+    from |sum v| (the Q(2) of Eq. 18, truncated so that it is stored factored), with the linear projection on
+    the same units."""
+    if variant not in ISING_VARIANTS:
+        raise ValueError(f"unknown Ising variant {variant!r}; known: {', '.join(ISING_VARIANTS)}")
+    constraint, released = ISING_VARIANTS[variant]
+    config = TrainingConfig(**{**ISING_TRAINING, **(training or {}), "seed": ising_seed(seed, beta, variant)})
+    quadratic = constraint == "quadratic"
+    return Recipe("ising", {"L": int(L), "beta": float(beta), "n": int(n_data), "seed": int(seed)}, hidden=hidden,
+                  hidden_kind="spin", constraint=constraint, released=released,
+                  quadratic_strength=quadratic_strength, quadratic_rank=quadratic_rank if quadratic else None,
+                  quadratic_statistic="abs_sum" if quadratic else "label", config=config)
+
+
+ISING_BUNDLED = [(0.44, v) for v in ISING_VARIANTS] + [(b, "linear_released1") for b in (0.35, 0.40, 0.46, 0.50)]
+
 PRESETS: dict[str, Recipe] = {
     "mnist01_none": _mnist("0,1", "none", 0),
     "mnist01_linear_all": _mnist("0,1", "linear", 0),
@@ -42,6 +82,9 @@ PRESETS: dict[str, Recipe] = {
     "faces_smiling_linear_released1": _faces("smiling", "linear", 1, learning_rate=0.1, final_learning_rate=0.01),
     "faces_eyeglasses_linear_released1": _faces("eyeglasses", "linear", 1),
     "faces_smiling_linear_all": _faces("smiling", "linear", 0),
+    # the Ising models of the Fig. 7 grid that ship with the app (the four variants at 0.44, the released one at
+    # every beta); ``rbm-explorer report fig7`` trains the same recipes
+    **{f"ising16_beta{beta:.2f}_{variant}": ising_recipe(16, beta, variant) for beta, variant in ISING_BUNDLED},
 }
 
 
