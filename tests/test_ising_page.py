@@ -167,3 +167,55 @@ def test_two_users_have_lattices_of_their_own():
         for page in (first, second):
             assert page.foreign_requests == [] and page.page_errors == []
 
+
+
+SWEEP_POINTS_JS = """() => {
+  // the points of 'this sweep' that the browser holds, in the |m| panel (its source has a 'point' column)
+  let n = 0;
+  for (const doc of window.Bokeh.documents) {
+    for (const model of doc.all_models) {
+      const data = model.data;
+      if (!data || typeof data !== "object") continue;
+      const get = (key) => (data instanceof Map ? data.get(key) : data[key]);
+      if (get("point") !== undefined && get("abs_magnetization") !== undefined) n = Math.max(n, get("point").length);
+    }
+  }
+  return n;
+}"""
+
+
+def sweep_message(page) -> str:
+    return page.locator(".sweep-message").evaluate(DEEP_TEXT)
+
+
+@pytest.mark.browser
+def test_a_sweep_started_from_the_page_shows_points_is_cancelled_and_keeps_them():
+    with served_app() as url, chromium_page(viewport=(1500, 1800)) as page:
+        page.goto(url + "/explorer?page=ising")
+        wait_until(lambda: sweeps(page) > 20, 180, what="the lattice running")
+        page.locator(".sweep-size select").select_option("16")
+        for name, value in (("sweep-from", "0.3"), ("sweep-to", "0.6"), ("sweep-points", "7"),
+                            ("sweep-sweeps", "40000")):
+            box = page.locator(f".{name} input")
+            box.fill(value)
+            box.press("Enter")
+        page.locator(".sweep-start button").click()
+        wait_until(lambda: "sweeping L = 16 over 7 values" in sweep_message(page), 60, what="the sweep started")
+        wait_until(lambda: page.evaluate(SWEEP_POINTS_JS) >= 1, 600, interval=1.0, what="a first point plotted")
+        page.locator(".sweep-cancel button").click()
+        wait_until(lambda: "cancelled" in sweep_message(page), 60, what="the sweep cancelled")
+        kept = int(re.search(r"cancelled: (\d+) of 7 points kept", sweep_message(page)).group(1))
+        assert 1 <= kept < 7
+        time.sleep(2)
+        assert page.evaluate(SWEEP_POINTS_JS) == kept  # the points stay on the plots
+        page.locator(".ising-sweep").screenshot(path=str(ARTIFACTS / "ising_sweep_cancelled.png"))
+        # a new, short sweep runs to the end once the cancelled one is gone
+        page.locator(".sweep-size select").select_option("8")
+        for name, value in (("sweep-points", "4"), ("sweep-sweeps", "400")):
+            box = page.locator(f".{name} input")
+            box.fill(value)
+            box.press("Enter")
+        page.locator(".sweep-start button").click()
+        wait_until(lambda: "done: 4 of 4 points" in sweep_message(page), 300, interval=0.5, what="a full sweep")
+        wait_until(lambda: page.evaluate(SWEEP_POINTS_JS) == 4, 60, what="its four points plotted")
+        assert page.foreign_requests == [] and page.page_errors == []

@@ -111,7 +111,12 @@ def class_shares(page, judge, tile_shape):
     if judge is None:
         votes, n_classes = (tiles.mean(axis=1) > 0.5).astype(int), 2
     else:
-        votes = judge.probabilities((tiles > 0.5).astype(np.float64)).argmax(axis=1)
+        from rbm_explorer.analysis.judge import MagnetizationJudge
+
+        states = (tiles > 0.5).astype(np.float64)
+        if isinstance(judge, MagnetizationJudge):  # white is +1, black -1
+            states = 2 * states - 1
+        votes = judge.probabilities(states).argmax(axis=1)
         n_classes = len(judge.class_names)
     return np.bincount(votes, minlength=n_classes) / len(votes)
 

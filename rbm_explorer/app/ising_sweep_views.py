@@ -48,8 +48,9 @@ def sweep_plot(key: str, label: str, rows, exact: dict, rbm_curves: dict, show_r
     if rows:
         beta, value, error = _column(rows, "beta"), _column(rows, key), _column(rows, f"{key}_err")
         layers.append(hv.ErrorBars((beta, value, error), beta_dim, [value_dim, f"{key}_err"]).opts(color="black"))
-        layers.append(hv.Scatter((beta, value), beta_dim, value_dim, label="this sweep").opts(
-            color="black", size=6))
+        # the 'point' column marks the sweep's own points (the browser test counts them)
+        layers.append(hv.Scatter((beta, value, np.arange(len(beta))), beta_dim, [value_dim, "point"],
+                                 label="this sweep").opts(color="black", size=6))
     return hv.Overlay(layers).opts(
         hv.opts.Overlay(width=PLOT_WIDTH, height=PLOT_HEIGHT, show_legend=key == "abs_magnetization",
                         legend_position="top_left", framewise=True, toolbar=None, title=label))
