@@ -1,6 +1,6 @@
 """The Fig. 7 grid on 1 and 2 Dask worker processes: wall time of the same reduced grid, interleaved.
 
-    python benchmarks/fig7_workers.py              # 3 beta x 4 variants, 20 epochs, 2 rounds
+    python benchmarks/fig7_workers.py              # 2 beta x 4 variants, 10 epochs, 2 rounds
     python benchmarks/fig7_workers.py --quick      # 2 beta x 2 variants, 4 epochs, 1 round, nothing saved
 
 Each block runs ``rbm_explorer.reports.fig7.run_fig7`` in a fresh folder on a new ``LocalCluster`` of 1 or 2
@@ -35,7 +35,7 @@ def plan_for(quick: bool):
     if quick:
         return Fig7Plan(betas=(0.35, 0.50), variants=("none", "linear_released1"),
                         training={**DEFAULT_TRAINING, "epochs": 4})
-    return Fig7Plan(betas=(0.35, 0.44, 0.50), training={**DEFAULT_TRAINING, "epochs": 20})
+    return Fig7Plan(betas=(0.35, 0.50), training={**DEFAULT_TRAINING, "epochs": 10})
 
 
 def run(quick: bool, rounds: int) -> dict:

@@ -155,3 +155,47 @@ def test_the_smiling_released_unit_switches_the_faces_smile():
     shares = class_walk(m.rbm, class_judge(meta["dataset"]), meta["released_units"], meta["released_classes"],
                         (0, 1, 0), steps=500, n_chains=256, seed=1)
     assert min(shares) >= 0.70, shares
+
+
+ISING = [f"ising16_beta{beta:.2f}_{variant}" for beta, variant in
+         [(0.44, "none"), (0.44, "linear_all"), (0.44, "quadratic_all"), (0.44, "linear_released1"),
+          (0.35, "linear_released1"), (0.40, "linear_released1"), (0.46, "linear_released1"),
+          (0.50, "linear_released1")]]
+
+
+@pytest.mark.parametrize("name", ISING)
+def test_the_bundled_ising_models_are_the_fig7_recipes(name):
+    """Each was trained by its preset's recipe (the one ``rbm-explorer report fig7`` trains), so a report folder
+    holding it reuses it; its metadata says what it is; its constraints hold."""
+    from rbm_explorer.reports.fig7 import recipe_matches
+    from rbm_explorer.training.presets import PRESETS
+
+    m = model(name)
+    assert recipe_matches(m, PRESETS[name])
+    meta = m.metadata
+    assert meta["dataset"]["name"] == "ising" and meta["dataset"]["L"] == 16
+    assert meta["provenance"]["command"].startswith("rbm-explorer report fig7")
+    assert m.rbm.visible.kind == m.rbm.hidden.kind == "spin"
+    assert np.all(m.rbm.visible.fields == 0) and np.all(m.rbm.hidden.fields == 0)
+    if meta["constraint"]["kind"] != "none":
+        constraints = ConstraintSet.from_metadata(meta["constraint"]["spec"], m.extra_arrays)
+        assert constraints.violation(m.rbm.weight_matrix.astype(np.float64)) < 1e-5
+    if "quadratic" in name:  # Q(2) stored as factors, not as a dense 256 x 256 matrix
+        assert not any(k.endswith("_matrix") for k in m.extra_arrays)
+        assert any(k.endswith("_factors") for k in m.extra_arrays)
+
+
+@pytest.mark.parametrize("name", [n for n in ISING if "released" in n and "0.35" not in n and "0.40" not in n])
+def test_the_released_ising_unit_has_uniform_weights_that_set_the_sign_of_m(name):
+    """Fig. 7(i): below T_c the released unit's weights are nearly uniform (w* > 0 after orientation), and
+    clamping it on or off sets the sign of the samples' magnetization."""
+    m = model(name)
+    up = 1 if m.metadata["released_classes"] == [1] else -1  # the state of h* that generates m > 0
+    w = up * m.rbm.weight_matrix[:, 0]
+    assert w.mean() > 0 and w.std() < 0.5 * w.mean()
+    for state, sign in ((1.0 * up, 1), (-1.0 * up, -1)):
+        engine = GibbsEngine(m.rbm, 64, seed=3)
+        engine.clamp("h", [0], [state])
+        engine.step(300)
+        magnetization = engine.visible_states().mean(axis=1)
+        assert np.mean(np.sign(magnetization) == sign) > 0.9, (state, magnetization)

@@ -60,7 +60,10 @@ def _on_dask(function, tasks, finished, address, progress, workers, connect_time
         n = _cores() if workers is None else int(workers)
         if n < 1:
             raise ValueError(f"workers must be at least 1, got {n}")
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        # no dashboard; the scheduler's health-check HTTP server takes a free port of localhost, not 8787, so that
+        # two clusters (two sweeps, or a sweep beside the app) never collide
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         client = Client(cluster)
         name = f"LocalCluster, {n} worker process{'es' if n != 1 else ''}"
     else:

@@ -207,12 +207,15 @@ def measured(series: dict, beta: float, L: int, sweeps_per_measurement: float) -
 
 
 def released_weight(model_file) -> tuple[float, float]:
-    """(w*, spread): the mean and standard deviation over sites of the released unit's weights (Fig. 7i); the
-    unit is oriented so that its high state generates m > 0, so w* > 0."""
+    """(w*, spread): the mean and standard deviation over sites of the released unit's weights (Fig. 7i), with
+    the sign that makes w* > 0 when the unit's high state generates m > 0 (``released_classes``; the trainer
+    does not flip a two-class unit, so the stored weights may have either sign)."""
     units = model_file.metadata.get("released_units") or []
     if not units:
         return math.nan, math.nan
-    w = np.asarray(model_file.rbm.weight_matrix)[:, units[0]]
+    classes = model_file.metadata.get("released_classes") or [1]
+    sign = 1.0 if classes[0] == 1 else -1.0
+    w = sign * np.asarray(model_file.rbm.weight_matrix)[:, units[0]]
     return float(w.mean()), float(w.std())
 
 
