@@ -84,14 +84,14 @@ def test_choices_are_the_library_constants():
     from rbm_explorer.layers import layer_kinds
     from rbm_explorer.training.config import ALGORITHMS, SCHEDULES
     from rbm_explorer.training.optimizers import OPTIMIZERS
-    from rbm_explorer.training.recipes import CONSTRAINT_KINDS
+    from rbm_explorer.training.recipes import CONSTRAINT_KINDS, QUADRATIC_STATISTICS
 
     parser = cli_main.build_parser()
     train = parser._subparsers._group_actions[0].choices["train"]
     choices = {action.dest: tuple(action.choices) for action in train._actions if action.choices}
     assert choices == {"hidden_kind": tuple(layer_kinds("hidden")), "constraint": tuple(CONSTRAINT_KINDS),
                        "algorithm": tuple(ALGORITHMS), "schedule": tuple(SCHEDULES),
-                       "optimizer": tuple(OPTIMIZERS)}
+                       "optimizer": tuple(OPTIMIZERS), "quadratic_statistic": tuple(QUADRATIC_STATISTICS)}
 
 
 def test_serve_refuses_empty_secrets():
@@ -109,7 +109,7 @@ def test_serve_refuses_empty_secrets():
 def test_every_command_group_adds_its_own_commands():
     parser = cli_main.build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert set(commands) == {"info", "sample", "import", "datasets", "train", "morph", "sweep", "serve"}
+    assert set(commands) == {"info", "sample", "import", "datasets", "train", "morph", "sweep", "report", "serve"}
     sweep = parser.parse_args(["sweep", "ising", "--size", "8", "--beta", "0.4", "--out", "x.csv"])
     assert sweep.func.__module__ == "rbm_explorer.cli.physics"
     for group in cli_main.COMMAND_GROUPS:

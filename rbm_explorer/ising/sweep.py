@@ -152,11 +152,13 @@ def tasks_of(plan: SweepPlan, skip: set[tuple] = frozenset()) -> list[SweepTask]
 
 
 def run_task(task: SweepTask) -> IsingSeries:
-    """Sample one replica block (runs on a Dask worker, or here). Kernels stay serial: one thread per worker."""
+    """Sample one replica block (runs on a Dask worker, or here). Kernels stay serial (``threads=1``): Dask runs
+    tasks side by side, and a threaded worker in the app's process must not share the kernel helper threads of
+    the page's live lattice."""
     plan = task.plan
     rng = np.random.default_rng(task.seed_sequence())
     return sample_series(plan.model(task.L, task.beta), plan.algorithm, task.replicas, plan.sweeps,
-                         plan.thermalization, rng, plan.measure_every)
+                         plan.thermalization, rng, plan.measure_every, threads=1)
 
 
 def timed_task(task: SweepTask) -> tuple[IsingSeries, float]:
