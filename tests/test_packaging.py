@@ -94,6 +94,8 @@ def test_bundled_weight_histories_are_lean(path):
     for name, array in model.extra_arrays.items():
         if "_epoch_" in name:
             assert array.dtype == np.float16, f"{name} is {array.dtype}, not float16"
+            if array.size != weights.size:  # a snapshot's fields
+                continue
             assert not np.allclose(array.reshape(weights.shape), weights, rtol=1e-3, atol=1e-3), \
                 f"{name} duplicates the model's weights"
     history = model.weight_history()
