@@ -69,6 +69,17 @@ def output_directory(path, option: str = "--out") -> Path:
     return path
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1, else a ``UserError`` naming the value."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise UserError(f"expected a positive whole number, got {value}")
+    return value
+
+
 def parse_option(text: str) -> tuple[str, object]:
     """KEY=VALUE with VALUE read as JSON when it parses (numbers, null, true), else kept as a string."""
     if "=" not in text:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from rbm_explorer.cli.common import UserError, output_file
+from rbm_explorer.cli.common import UserError, output_file, positive_int
 
 
 def cmd_sweep_ising(args) -> int:
@@ -56,16 +56,6 @@ def cmd_sweep_ising(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UserError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise UserError(f"expected a positive whole number, got {value}")
-    return value
-
-
 def add_parsers(sub) -> None:
     from rbm_explorer.ising.samplers import ALGORITHMS
 
@@ -82,12 +72,12 @@ def add_parsers(sub) -> None:
                        help="external field h; needs --algorithm metropolis or multispin")
     ising.add_argument("--algorithm", choices=ALGORITHMS, default="hybrid",
                        help="hybrid (default): a Metropolis sweep then a Wolff sweep")
-    ising.add_argument("--replicas", type=_positive_int, default=None,
+    ising.add_argument("--replicas", type=positive_int, default=None,
                        help="independent replicas per point (default 16; 64 for multispin)")
-    ising.add_argument("--sweeps", type=_positive_int, default=4000, help="measured sweeps per replica")
+    ising.add_argument("--sweeps", type=positive_int, default=4000, help="measured sweeps per replica")
     ising.add_argument("--thermalization", type=int, default=None, help="discarded sweeps (default sweeps / 4)")
-    ising.add_argument("--measure-every", type=_positive_int, default=1, help="sweeps between measurements")
-    ising.add_argument("--replicas-per-task", type=_positive_int, default=None,
+    ising.add_argument("--measure-every", type=positive_int, default=1, help="sweeps between measurements")
+    ising.add_argument("--replicas-per-task", type=positive_int, default=None,
                        help="replicas in one Dask task (default 4; 64 for multispin)")
     ising.add_argument("--seed", type=int, default=0, help="the same seed gives the same numbers anywhere")
     ising.add_argument("--out", required=True, help="CSV file to write (the plot goes next to it)")
@@ -96,7 +86,7 @@ def add_parsers(sub) -> None:
     ising.add_argument("--no-plot", action="store_true", help="write only the CSV")
     ising.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="address of an existing Dask scheduler (default: a local cluster)")
-    ising.add_argument("--workers", type=_positive_int, default=None,
+    ising.add_argument("--workers", type=positive_int, default=None,
                        help="worker processes of the local cluster (default: one per core)")
     ising.add_argument("--inprocess", action="store_true", help="run here, without Dask (for checks)")
     ising.add_argument("--quiet", action="store_true", help="no progress bar")

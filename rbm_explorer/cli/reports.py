@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from rbm_explorer.cli.common import UserError, output_directory
+from rbm_explorer.cli.common import output_directory, positive_int
 
 
 def cmd_report_fig7(args) -> int:
@@ -54,16 +54,6 @@ def cmd_report_fig7(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UserError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise UserError(f"expected a positive whole number, got {value}")
-    return value
-
-
 def add_parsers(sub) -> None:
     from rbm_explorer.reports.fig7 import VARIANTS
 
@@ -72,18 +62,18 @@ def add_parsers(sub) -> None:
     fig7 = kinds.add_parser("fig7", help="Fig. 7 of the PRX paper: RBM variants trained on 2D Ising data",
                             description=__doc__.split("\n\n")[0])
     fig7.add_argument("--out", required=True, metavar="DIR", help="folder for the models, fig7.csv and fig7.png")
-    fig7.add_argument("--size", type=_positive_int, default=None, metavar="L", help="lattice size (default 16)")
+    fig7.add_argument("--size", type=positive_int, default=None, metavar="L", help="lattice size (default 16)")
     fig7.add_argument("--beta", nargs="+", default=None, metavar="B",
                       help="inverse temperatures (default 0.35 0.40 0.44 0.46 0.50); a:b:n for n points")
     fig7.add_argument("--variants", nargs="+", choices=VARIANTS, default=None, help="default: all four")
-    fig7.add_argument("--hidden", type=_positive_int, default=None, help="hidden units (default 512)")
-    fig7.add_argument("--epochs", type=_positive_int, default=None,
+    fig7.add_argument("--hidden", type=positive_int, default=None, help="hidden units (default 512)")
+    fig7.add_argument("--epochs", type=positive_int, default=None,
                       help="training epochs of every variant (default 400 unconstrained and released, 200 others)")
     fig7.add_argument("--seed", type=int, default=None, help="seed of the data; training and sampling derive from it")
     fig7.add_argument("--tiny", action="store_true", help="a tiny grid (L = 6, 2 epochs): a smoke test")
     fig7.add_argument("--scheduler", default=None, metavar="ADDRESS",
                       help="address of an existing Dask scheduler (default: a local cluster)")
-    fig7.add_argument("--workers", type=_positive_int, default=None,
+    fig7.add_argument("--workers", type=positive_int, default=None,
                       help="worker processes of the local cluster (default: one per core)")
     fig7.add_argument("--inprocess", action="store_true", help="run here, without Dask")
     fig7.add_argument("--quiet", action="store_true", help="no progress bar")
