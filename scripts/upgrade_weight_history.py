@@ -10,7 +10,11 @@ What changes (``rbm_explorer.io.weight_history`` describes the layout):
   the metadata says so). Older files stored it before the released units were oriented, so it may differ
   from the model by the sign of whole columns (``RBM.flip_hidden_unit`` negates a unit's weights); those
   columns are negated in the other snapshots too, so all snapshots share the model's labelling;
-* snapshots are stored in float16.
+* snapshots are stored in float16;
+* a file whose history has the spectra but no snapshot of its last epoch (the Ising models of 2026-12-01 were
+  trained keeping the epoch-0 weights only) gets the model itself as that snapshot: ``save_trained`` saves the
+  model after its last epoch, so ``model_epoch`` is the last epoch, added to the snapshot epochs of the history
+  and of the training config.
 
 The model's own arrays are copied byte for byte; the old files keep loading either way. Old snapshots have no
 fields, and a file cannot get them without retraining (``scripts/train_bundled_models.py``).
@@ -50,8 +54,10 @@ def upgrade(path: Path) -> str:
         arrays = {name: npz[name] for name in npz.files}
     meta = json.loads(str(arrays["metadata"]))
     history = meta.get("history")
-    if not isinstance(history, dict) or SINGULAR_VALUES in arrays:
+    if not isinstance(history, dict):
         return "nothing to upgrade"
+    if SINGULAR_VALUES in arrays:
+        return record_model_epoch(path, arrays, meta)
     weights = arrays["weights"].reshape(-1, arrays["hidden_fields"].shape[0])
     snapshots = {int(name[len(PREFIX):]): arrays.pop(name).reshape(weights.shape)
                  for name in list(arrays) if name.startswith(PREFIX)}
@@ -79,6 +85,24 @@ def upgrade(path: Path) -> str:
     flipped = 0 if signs is None else int((signs < 0).sum())
     return (f"spectra at epochs {epochs}; snapshots {sorted(snapshots)} in float16; "
             f"model epoch {history.get('model_epoch')} ({flipped} flipped columns)")
+
+
+def record_model_epoch(path: Path, arrays: dict, meta: dict) -> str:
+    """Mark the model as the snapshot of its last epoch when the file has no snapshot of that epoch."""
+    history = meta["history"]
+    records = history.get("epochs", [])
+    final = records[-1]["epoch"] if records else None
+    if final is None or "model_epoch" in history or f"{PREFIX}{final}" in arrays:
+        return "nothing to upgrade"
+    history["model_epoch"] = final
+    history["snapshot_epochs"] = sorted({*history.get("snapshot_epochs", []), final})
+    config = meta.get("training", {}).get("config")
+    if isinstance(config, dict):
+        config["snapshot_epochs"] = sorted({*config.get("snapshot_epochs", []), final})
+    arrays["metadata"] = np.array(json.dumps(meta))
+    with atomic_write(path) as handle:
+        np.savez_compressed(handle, **arrays)
+    return f"the model is the snapshot of its last epoch, {final}"
 
 
 def main(paths: list[str]) -> None:

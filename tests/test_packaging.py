@@ -82,10 +82,7 @@ def test_assets_fit_the_budget():
     assert total <= ASSET_BUDGET_BYTES, f"assets/ holds {total / 1e6:.1f} MB, over {ASSET_BUDGET_BYTES / 1e6:.0f} MB; largest: {listing}"
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
-    reason="the ising16 models' weight history does not pass this check yet; open in issue 15 (stop 22 note)"))
-    if p.stem.startswith("ising16") else p for p in sorted((ROOT / "assets" / "models").glob("*.npz"))],
-    ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((ROOT / "assets" / "models").glob("*.npz")), ids=lambda p: p.stem)
 def test_bundled_weight_histories_are_lean(path):
     """No bundled snapshot duplicates the model's weights, snapshots are float16, and the history reads."""
     import numpy as np

@@ -153,7 +153,13 @@ def recipe_matches(model_file, recipe) -> bool:
             and model_file.rbm.hidden.n_units == recipe.hidden
             and constraint.get("kind") == recipe.constraint
             and len(meta.get("released_units", [])) == recipe.released
-            and _json_equal(meta.get("training", {}).get("config"), recipe.config.to_dict()))
+            and _json_equal(_trained_by(meta.get("training", {}).get("config")), _trained_by(recipe.config.to_dict())))
+
+
+def _trained_by(config):
+    """A training config without its recording choices (which epochs' weights were kept), which do not change
+    the model."""
+    return {k: v for k, v in config.items() if k != "snapshot_epochs"} if isinstance(config, dict) else config
 
 
 def train_or_reuse(task: Fig7Task, progress=None):

@@ -42,7 +42,7 @@ ISING_VARIANTS = {"none": ("none", 0), "linear_all": ("linear", 0), "quadratic_a
 ISING_EPOCHS = {"none": 400, "linear_all": 200, "quadratic_all": 200, "linear_released1": 400}
 ISING_TRAINING = {"algorithm": "pcd", "gibbs_steps": 10, "batch_size": 100,
                   "learning_rate": 0.02, "final_learning_rate": 0.001, "schedule": "exponential",
-                  "optimizer": "sgd", "zero_fields": True, "snapshot_epochs": (0,)}
+                  "optimizer": "sgd", "zero_fields": True}
 ISING_HIDDEN = 512
 ISING_QUADRATIC_RANK = 32  # Q(2) kept as its top 32 components (99.9 % of its squared norm at L = 16)
 
@@ -64,8 +64,10 @@ def ising_recipe(L: int, beta: float, variant: str, *, n_data: int = 10000, hidd
     if variant not in ISING_VARIANTS:
         raise ValueError(f"unknown Ising variant {variant!r}; known: {', '.join(ISING_VARIANTS)}")
     constraint, released = ISING_VARIANTS[variant]
-    config = TrainingConfig(**{**ISING_TRAINING, "epochs": ISING_EPOCHS[variant], **(training or {}),
-                               "seed": ising_seed(seed, beta, variant)})
+    fields = {**ISING_TRAINING, "epochs": ISING_EPOCHS[variant], **(training or {})}
+    # the first and the last weights: the last is the model itself, so it costs nothing in the file
+    fields.setdefault("snapshot_epochs", (0, fields["epochs"]))
+    config = TrainingConfig(**fields, seed=ising_seed(seed, beta, variant))
     quadratic = constraint == "quadratic"
     return Recipe("ising", {"L": int(L), "beta": float(beta), "n": int(n_data), "seed": int(seed)}, hidden=hidden,
                   hidden_kind="spin", constraint=constraint, released=released,
