@@ -16,8 +16,8 @@ from rbm_explorer.app.style import tip, tooltip_below
 PLOT_WIDTH, PLOT_HEIGHT = 330, 230
 PANELS = (("abs_magnetization", "⟨|m|⟩"), ("heat_capacity", "C"), ("susceptibility", "χ"),
           ("binder", "U₄"), ("energy", "e = E/N"))
-EXACT_LABELS = {"abs_magnetization": "Onsager M (L = ∞)", "heat_capacity": "exact C, L = {L}",
-                "energy": "exact e, L = {L}"}
+EXACT_KEYS = ("abs_magnetization", "heat_capacity", "energy")  # Onsager's M; the exact finite-L C and e
+EXACT_COLOR = "#555555"
 RBM_LABELS = {"none": "RBM unconstrained", "linear_all": "RBM linear, all units",
               "quadratic_all": "RBM quadratic, all units", "linear_released1": "RBM linear, 1 released"}
 RBM_COLORS = {"none": "#1f77b4", "linear_all": "#d62728", "quadratic_all": "#9467bd", "linear_released1": "#2ca02c"}
@@ -28,32 +28,54 @@ def _column(rows, key) -> np.ndarray:
     return np.array([float(r[key]) for r in rows], dtype=float)
 
 
+NO_POINTS = np.zeros(0)
+
+
 def sweep_plot(key: str, label: str, rows, exact: dict, rbm_curves: dict, show_rbm: bool):
-    """One panel: the sweep's points with error bars over the exact curve and, if asked, the RBM variants."""
+    """One panel: the sweep's points with error bars over the exact curve and, if asked, the RBM variants.
+
+    Every frame has the same layers in the same order (a hidden or missing one is empty), so that the page's
+    plot updates its data sources in place rather than meeting layers it was not built with. The legend is
+    ``legend_html``, one for all panels."""
     beta_dim, value_dim = hv.Dimension("beta", label="β"), hv.Dimension(key, label=label)
-    layers = [hv.VLine(BETA_C).opts(color="#bbbbbb", line_dash="dotted", line_width=1)]
-    if key in EXACT_LABELS and exact:
-        layers.append(hv.Curve((exact["beta"], exact[key]), beta_dim, value_dim,
-                               label=EXACT_LABELS[key].format(L=exact.get("L"))).opts(color="#555555", line_width=1.5))
-    if show_rbm:
-        for variant, curve in rbm_curves.items():
-            if variant == "L" or key not in curve:
-                continue
-            name = f"{RBM_LABELS.get(variant, variant)} (L = {rbm_curves.get('L')})"
-            color = RBM_COLORS.get(variant, "#888888")
-            layers.append(hv.ErrorBars((curve["beta"], curve[key], curve[f"{key}_err"]), beta_dim,
-                                       [value_dim, f"{key}_err"]).opts(color=color, alpha=0.7))
-            layers.append(hv.Curve((curve["beta"], curve[key]), beta_dim, value_dim, label=name).opts(
-                color=color, line_dash="dashed", line_width=1.2))
-    if rows:
-        beta, value, error = _column(rows, "beta"), _column(rows, key), _column(rows, f"{key}_err")
-        layers.append(hv.ErrorBars((beta, value, error), beta_dim, [value_dim, f"{key}_err"]).opts(color="black"))
-        # the 'point' column marks the sweep's own points (the browser test counts them)
-        layers.append(hv.Scatter((beta, value, np.arange(len(beta))), beta_dim, [value_dim, "point"],
-                                 label="this sweep").opts(color="black", size=6))
+    error_dim = hv.Dimension(f"{key}_err", label="±")
+    has_exact = bool(exact) and key in EXACT_KEYS
+    layers = [hv.Curve((exact["beta"], exact[key]) if has_exact else (NO_POINTS, NO_POINTS), beta_dim,
+                       value_dim).opts(color=EXACT_COLOR, line_width=1.5)]
+    for variant, color in RBM_COLORS.items():
+        curve = rbm_curves.get(variant, {}) if show_rbm else {}
+        beta, value, error = (curve["beta"], curve[key], curve[f"{key}_err"]) if key in curve else (NO_POINTS,) * 3
+        layers.append(hv.ErrorBars((beta, value, error), beta_dim, [value_dim, error_dim]).opts(color=color, alpha=0.7))
+        layers.append(hv.Curve((beta, value), beta_dim, value_dim).opts(color=color, line_dash="dashed",
+                                                                        line_width=1.2))
+    beta, value, error = ((_column(rows, "beta"), _column(rows, key), _column(rows, f"{key}_err")) if rows
+                          else (NO_POINTS,) * 3)
+    layers.append(hv.ErrorBars((beta, value, error), beta_dim, [value_dim, error_dim]).opts(color="black"))
+    # hovering a point names it and its value; the hover's 'point' column goes to the browser with the points
+    # (the browser test counts them by it)
+    layers.append(hv.Scatter((beta, value, error, np.arange(len(beta))), beta_dim, [value_dim, error_dim, "point"])
+                  .opts(color="black", size=6, tools=["hover"]))
+    layers.append(hv.VLine(BETA_C).opts(color="#bbbbbb", line_dash="dotted", line_width=1))
+    xlim = (float(exact["beta"][0]), float(exact["beta"][-1])) if exact else (None, None)
     return hv.Overlay(layers).opts(
-        hv.opts.Overlay(width=PLOT_WIDTH, height=PLOT_HEIGHT, show_legend=key == "abs_magnetization",
-                        legend_position="top_left", framewise=True, toolbar=None, title=label))
+        hv.opts.Overlay(width=PLOT_WIDTH, height=PLOT_HEIGHT, show_legend=False, framewise=True, toolbar=None,
+                        title=label, xlabel="β", ylabel=label, xlim=xlim))
+
+
+def legend_html(exact: dict, rbm_curves: dict, show_rbm: bool) -> str:
+    """The one legend of the five panels: the exact curves, the RBM variants shown, and this sweep."""
+    def entry(swatch: str, text: str) -> str:
+        return f'<span class="sweep-legend-entry">{swatch}&nbsp;{html.escape(text)}</span>'
+
+    line = '<span style="display:inline-block;width:22px;border-top:2px {style} {color};vertical-align:middle"></span>'
+    L = exact.get("L", "")
+    entries = [entry(line.format(style="solid", color=EXACT_COLOR), f"exact, L = {L} (E, C); Onsager M, L = ∞")]
+    if show_rbm:
+        size = rbm_curves.get("L")
+        entries += [entry(line.format(style="dashed", color=RBM_COLORS[v]), f"{RBM_LABELS[v]} (L = {size})")
+                    for v in RBM_COLORS if v in rbm_curves]
+    entries.append(entry('<span style="font-size:14px">●</span>', "this sweep"))
+    return '<div class="sweep-legend" style="font-size:12px">' + " &emsp; ".join(entries) + "</div>"
 
 
 class IsingSweepPlots(pn.viewable.Viewer):
@@ -72,7 +94,9 @@ class IsingSweepPlots(pn.viewable.Viewer):
                                            margin=(2, 4)))
         toggle = pn.widgets.Checkbox.from_param(self.param.show_rbm, label="show the RBM variants of Fig. 7",
                                                 css_classes=["sweep-show-rbm"])
-        return pn.Column(toggle, pn.GridBox(*panes, ncols=3), css_classes=["ising-sweep-plots"])
+        legend = pn.pane.HTML(pn.bind(legend_html, s.param.exact, s.param.rbm_curves, self.param.show_rbm),
+                              sizing_mode="stretch_width", css_classes=["sweep-legend-pane"])
+        return pn.Column(toggle, legend, pn.GridBox(*panes, ncols=3), css_classes=["ising-sweep-plots"])
 
 
 class IsingSweepControls(pn.viewable.Viewer):

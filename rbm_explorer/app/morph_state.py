@@ -119,7 +119,9 @@ class MorphSession(SessionState):
         self.class_names = classes
         self._switching = True
         try:
-            self.param.ising_beta.objects = list(ising_families_of_size(self.catalog, self.family))
+            betas = list(ising_families_of_size(self.catalog, self.family))
+            if betas != self.param.ising_beta.objects:  # unchanged choices are not re-sent to the page's select
+                self.param.ising_beta.objects = betas
             self.param.update(ising_beta=(ising_family_beta(self.family) or (None, None))[1])
             self.param.variant.objects = list(variants)
             self.param.start_from.objects = classes + [NOISE]
@@ -430,15 +432,8 @@ class MorphSession(SessionState):
         rare = {"grid_shape": mosaic.shape, "class_shares": shares, "status": snap.error or "",
                 "released_modes": released_modes_from_clamps(snap.clamped_h, self.released_units, low, high)}
         changed = {key: value for key, value in rare.items() if getattr(self, key) != value}
-        self.publish(
-            mosaic=mosaic,
-            frame_png=grey_png(mosaic),
-            steps=snap.steps,
-            frame=self.frame + 1,
-            measured_rate=snap.steps_per_second if snap.running else 0.0,
-            **changed,
-            **extra,
-        )
+        self.publish(mosaic=mosaic, frame_png=grey_png(mosaic), steps=snap.steps, frame=self.frame + 1,
+                     measured_rate=snap.steps_per_second if snap.running else 0.0, **changed, **extra)
 
     @property
     def worker(self) -> SamplerWorker:
