@@ -79,12 +79,17 @@ def upgrade(path: Path) -> str:
     arrays[SINGULAR_VALUES] = np.stack([spectra[e] for e in epochs]).astype(np.float32)
     for epoch, snap in snapshots.items():
         arrays[f"{PREFIX}{epoch}"] = snap.astype(np.float16)
-    arrays["metadata"] = np.array(json.dumps(meta))
-    with atomic_write(path) as handle:
-        np.savez_compressed(handle, **arrays)
+    rewrite(path, arrays, meta)
     flipped = 0 if signs is None else int((signs < 0).sum())
     return (f"spectra at epochs {epochs}; snapshots {sorted(snapshots)} in float16; "
             f"model epoch {history.get('model_epoch')} ({flipped} flipped columns)")
+
+
+def rewrite(path: Path, arrays: dict, meta: dict) -> None:
+    """Save ``arrays`` with ``meta`` as their metadata over ``path``, atomically."""
+    arrays["metadata"] = np.array(json.dumps(meta))
+    with atomic_write(path) as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def record_model_epoch(path: Path, arrays: dict, meta: dict) -> str:
@@ -99,9 +104,7 @@ def record_model_epoch(path: Path, arrays: dict, meta: dict) -> str:
     config = meta.get("training", {}).get("config")
     if isinstance(config, dict):
         config["snapshot_epochs"] = sorted({*config.get("snapshot_epochs", []), final})
-    arrays["metadata"] = np.array(json.dumps(meta))
-    with atomic_write(path) as handle:
-        np.savez_compressed(handle, **arrays)
+    rewrite(path, arrays, meta)
     return f"the model is the snapshot of its last epoch, {final}"
 
 

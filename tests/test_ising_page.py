@@ -149,11 +149,7 @@ def test_the_served_ising_page_runs_and_every_knob_switches_and_back():
 @pytest.mark.browser
 def test_two_users_have_lattices_of_their_own():
     with served_app() as url, chromium_contexts(2, viewport=(1500, 1000)) as contexts:
-        first, second = (watched_page(context) for context in contexts)
-        for page in (first, second):
-            page.goto(url + "/explorer?page=ising")
-        for page in (first, second):
-            wait_until(lambda page=page: sweeps(page) > 20, 180, what="both lattices running")
+        first, second = two_ising_pages(url, contexts, lambda page: sweeps(page) > 20, "both lattices running")
         handle = first.locator(".ising-beta .noUi-handle").first
         handle.focus()
         handle.press("End")
@@ -182,6 +178,16 @@ SWEEP_POINTS_JS = """() => {
   }
   return n;
 }"""
+
+
+def two_ising_pages(url, contexts, ready, what):
+    """Two users' Ising pages, one per browser context, each open until ``ready(page)``."""
+    pages = [watched_page(context) for context in contexts]
+    for page in pages:
+        page.goto(url + "/explorer?page=ising")
+    for page in pages:
+        wait_until(lambda page=page: ready(page), 180, what=what)
+    return pages
 
 
 def sweep_message(page) -> str:
@@ -271,10 +277,8 @@ def test_every_sweep_option_switches_to_every_other_and_back():
 def test_two_users_run_sweeps_of_their_own():
     """Two users start sweeps at once; one cancels, the other's runs to the end, and neither sees the other's."""
     with served_app() as url, chromium_contexts(2, viewport=(1500, 1800)) as contexts:
-        first, second = (watched_page(context) for context in contexts)
-        for page in (first, second):
-            page.goto(url + "/explorer?page=ising")
-            wait_until(lambda page=page: "exact, L = 16" in sweep_legend(page), 120, what="the sweep view")
+        first, second = two_ising_pages(url, contexts, lambda page: "exact, L = 16" in sweep_legend(page),
+                                        "both sweep views")
         first.locator(".sweep-size select").select_option("16")
         set_sweep_knobs(first, sweep_points=5, sweep_sweeps=100000)
         second.locator(".sweep-size select").select_option("8")
@@ -285,12 +289,13 @@ def test_two_users_run_sweeps_of_their_own():
         wait_until(lambda: "done: 4 of 4 points" in sweep_message(second), 600, interval=0.5,
                    what="the second user's sweep done beside the first")
         assert second.evaluate(SWEEP_POINTS_JS) == 4
-        assert "sweeping L = 16" in sweep_message(first) or "done" in sweep_message(first)
-        first.locator(".sweep-cancel button").click()
-        wait_until(lambda: "cancelled" in sweep_message(first) or "done" in sweep_message(first), 60,
+        first.locator(".sweep-cancel button").click()  # a no-op if the first sweep is already done
+        wait_until(lambda: re.search(r"(cancelled: \d+|done: 5) of 5 points", sweep_message(first)), 60,
                    what="the first sweep stopped")
-        kept = first.evaluate(SWEEP_POINTS_JS)
-        assert kept <= 5 and second.evaluate(SWEEP_POINTS_JS) == 4
+        # each page shows its own sweep: the first its own count of L = 16 points, the second its 4 at L = 8
+        kept = int(re.search(r"(?:cancelled|done): (\d+) of 5", sweep_message(first)).group(1))
+        assert first.evaluate(SWEEP_POINTS_JS) == kept and second.evaluate(SWEEP_POINTS_JS) == 4
+        assert "exact, L = 16 " in sweep_legend(first) and "exact, L = 8 " in sweep_legend(second)
         assert "done: 4 of 4 points" in sweep_message(second)  # the first user's cancel did not touch it
         for page in (first, second):
             assert page.foreign_requests == [] and page.page_errors == []
