@@ -289,7 +289,8 @@ def test_two_users_run_sweeps_of_their_own():
         wait_until(lambda: "done: 4 of 4 points" in sweep_message(second), 600, interval=0.5,
                    what="the second user's sweep done beside the first")
         assert second.evaluate(SWEEP_POINTS_JS) == 4
-        first.locator(".sweep-cancel button").click()  # a no-op if the first sweep is already done
+        # forced, so a click on the button a finished sweep has disabled is a no-op rather than a wait for it
+        first.locator(".sweep-cancel button").click(force=True)
         wait_until(lambda: re.search(r"(cancelled: \d+|done: 5) of 5 points", sweep_message(first)), 60,
                    what="the first sweep stopped")
         # each page shows its own sweep: the first its own count of L = 16 points, the second its 4 at L = 8
