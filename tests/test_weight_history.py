@@ -40,14 +40,21 @@ def test_a_trained_model_records_every_epoch_and_its_snapshots(multiclass):
     np.testing.assert_array_equal(history.epochs, np.arange(5))
     assert history.singular_values.dtype == np.float32 and history.singular_values.shape == (5, min(n, m))
     assert history.snapshot_epochs == [0, 2, 4]
+    # full W at the first and last snapshots; the one between keeps its fields and top modes
+    assert [snap.weights is None for snap in history.snapshots] == [False, True, False]
+    assert history.mode_epochs == [0, 2, 4]
     for snap in history.snapshots:
-        assert snap.weights.shape == (n, m)
         assert snap.visible_fields.shape == (n,) and snap.hidden_fields.shape == (m,)
         # the stored spectrum is that of the snapshot, up to the snapshot's float16 rounding E: by Weyl's bound
         # |d sigma| <= ||E||_2 <= ||E||_F <= 2**-11 ||W||_F <= 2**-11 sqrt(rank) sigma_max
         row = history.singular_values[list(history.epochs).index(snap.epoch)]
         bound = FLOAT16_RELATIVE * np.sqrt(min(n, m)) * row[0]
-        np.testing.assert_allclose(svd(snap.weights), row, rtol=0, atol=bound)
+        k = len(snap.modes.singular_values)
+        assert k == min(10, n, m) and snap.modes.u.shape == (n, k) and snap.modes.v.shape == (m, k)
+        np.testing.assert_allclose(snap.modes.singular_values, row[:k], rtol=0, atol=bound)
+        if snap.weights is not None:
+            assert snap.weights.shape == (n, m)
+            np.testing.assert_allclose(svd(snap.weights), row, rtol=0, atol=bound)
     # singular values live in arrays, not in the JSON metadata
     assert all("singular_values" not in r for r in model.metadata["history"]["epochs"])
     assert "singular_values" not in json.dumps(model.metadata)
@@ -60,7 +67,8 @@ def test_no_snapshot_duplicates_the_model_and_snapshots_are_float16(multiclass):
     last = model.weight_history().snapshot(4)
     np.testing.assert_array_equal(last.weights, model.rbm.weight_matrix)
     np.testing.assert_array_equal(last.visible_fields, model.rbm.visible.feature_fields)
-    stored = [name for name in model.extra_arrays if name.startswith("history_") and "_epoch_" in name]
+    stored = [name for name in model.extra_arrays if name.startswith("history_") and "_epoch_" in name
+              and "projection" not in name]
     assert stored and all(model.extra_arrays[name].dtype == np.float16 for name in stored)
 
 
@@ -70,7 +78,8 @@ def test_snapshots_share_the_models_labelling_of_flipped_units(multiclass):
     unflipped snapshot would give that column a negative overlap.)"""
     model = multiclass
     history = model.weight_history()
-    final, middle = model.rbm.weight_matrix, history.snapshot(2).weights
+    modes = history.snapshot(2).modes  # the middle snapshot keeps the top 10 of 12 modes
+    final, middle = model.rbm.weight_matrix, modes.u * modes.singular_values @ modes.v.T
     for unit in model.metadata["released_units"]:
         assert float(final[:, unit] @ middle[:, unit]) > 0
 

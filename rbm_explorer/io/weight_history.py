@@ -10,6 +10,13 @@ Two records, both written by the trainer and read by the spectra and reciprocal-
   ``history_hidden_fields_epoch_E``. The fields are kept because the saddle points of the free energy in
   reciprocal space depend on them, not on W alone.
 
+* at each snapshot, the top-k singular triplets of W (``history_modes_{u,s,v}_epoch_E``: U_k, σ_k, V_k) and
+  histograms of the projections x_k = u_kᵀv of the persistent chains and of held-out data
+  (``history_projection_{edges,chains,test,moments}_epoch_E``; ``ProjectionSummary``). Gibbs samples of an old
+  snapshot cannot be redrawn without its full W, and a trained file keeps the full W only at the first and
+  last snapshots, so these are what the free energy along a mode and the saddle-versus-data plots of
+  Toledo-Marin, Maiti, Fox and Melko (2025, Figs. 7-8) are drawn from at the other snapshots.
+
 No snapshot duplicates the model's own parameters: the snapshot of the epoch the model was saved at is not
 stored, and the metadata key ``history.model_epoch`` says that the file's ``weights`` and fields are it.
 Snapshots are stored in float16 by default (plenty for spectra; a quarter of the float64 size).
@@ -29,18 +36,57 @@ import numpy as np
 SINGULAR_VALUES = "history_singular_values"
 EPOCHS = "history_epochs"
 _SNAPSHOT = re.compile(r"^(?:history_)?(weights|visible_fields|hidden_fields)_epoch_(\d+)$")
+_EXTRA = re.compile(r"^history_(modes_u|modes_s|modes_v|projection_edges|projection_chains|projection_test"
+                    r"|projection_moments)_epoch_(\d+)$")
 _PREFIX = "history_{part}_epoch_{epoch}"
 
 
 @dataclass(frozen=True)
+class Modes:
+    """The top-k singular triplets of W at a snapshot: u (features x k), singular_values (k), v (hidden x k),
+    each u_k signed so that its entries sum to zero or more."""
+
+    u: np.ndarray
+    singular_values: np.ndarray
+    v: np.ndarray
+
+
+@dataclass(frozen=True)
+class ProjectionSummary:
+    """Histograms of x_k = u_kᵀv for the top modes of a snapshot: ``edges`` modes x (bins+1); ``chains`` and
+    ``test`` modes x bins counts (the persistent chains, held-out data); ``moments`` 4 x modes: the chains'
+    mean and standard deviation, then the test data's."""
+
+    edges: np.ndarray
+    chains: np.ndarray
+    test: np.ndarray
+    moments: np.ndarray
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.edges)
+
+    @property
+    def chain_mean(self) -> np.ndarray:
+        return self.moments[0]
+
+    @property
+    def test_mean(self) -> np.ndarray:
+        return self.moments[2]
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """The parameters at the end of ``epoch``: W (visible features x hidden) and the fields (feature layout),
-    or None for fields that older files did not store."""
+    """The parameters at the end of ``epoch``: W (visible features x hidden, or None where a file kept only its
+    top modes), the fields (feature layout, or None where older files did not store them), the top singular
+    triplets and the chains' and test data's projections on them (None where not recorded)."""
 
     epoch: int
-    weights: np.ndarray
+    weights: np.ndarray | None
     visible_fields: np.ndarray | None = None
     hidden_fields: np.ndarray | None = None
+    modes: Modes | None = None
+    projections: ProjectionSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +111,11 @@ class WeightHistory:
     def __len__(self) -> int:
         return len(self.epochs)
 
+    @property
+    def mode_epochs(self) -> list[int]:
+        """The snapshot epochs with top modes and projections recorded."""
+        return [s.epoch for s in self.snapshots if s.modes is not None]
+
 
 def model_parameters(rbm) -> tuple:
     """(weight matrix, visible feature fields, hidden fields) of an RBM: the parts a snapshot holds."""
@@ -83,32 +134,54 @@ def singular_values(weight_matrix) -> np.ndarray:
 
 
 def history_arrays(history: WeightHistory, model_epoch: int | None = None, model_params=None,
-                   snapshot_dtype=np.float16) -> tuple[dict, dict]:
+                   snapshot_dtype=np.float16, full_weight_epochs=None) -> tuple[dict, dict]:
     """The arrays and the metadata entries that store ``history`` in a file.
 
     ``model_params`` = (weight matrix, visible feature fields, hidden fields) of the model the file holds,
     saved after ``model_epoch``: a snapshot equal to them is not stored again (``model_epoch`` in the
     metadata points to the model). ``snapshot_dtype`` None keeps the snapshots' own precision (checkpoints).
-    """
+    ``full_weight_epochs`` (None: all) names the snapshots whose full W is stored; the others keep their
+    fields, top modes and projections, which is what makes nine snapshots of a model affordable.
+    Projection counts and edges are always stored exactly (int32, float32)."""
     arrays: dict[str, np.ndarray] = {}
     if len(history.epochs):
         arrays[EPOCHS] = np.asarray(history.epochs, dtype=np.int64)
         arrays[SINGULAR_VALUES] = np.asarray(history.singular_values, dtype=np.float32)
     in_model = None
+
+    def put(part, epoch, value, dtype):
+        if value is not None:
+            value = np.asarray(value)
+            arrays[_PREFIX.format(part=part, epoch=epoch)] = value if dtype is None else value.astype(dtype)
+
     for snap in history.snapshots:
+        for part, value in _mode_parts(snap).items():
+            put(part, snap.epoch, value, snapshot_dtype if part.startswith("modes") else None)
         parts = {"weights": snap.weights, "visible_fields": snap.visible_fields, "hidden_fields": snap.hidden_fields}
         if snap.epoch == model_epoch and model_params is not None and _same(parts.values(), model_params):
             in_model = snap.epoch
             continue
+        if full_weight_epochs is not None and snap.epoch not in full_weight_epochs and snap.modes is not None:
+            parts["weights"] = None
         for part, value in parts.items():
-            if value is not None:
-                value = np.asarray(value)
-                arrays[_PREFIX.format(part=part, epoch=snap.epoch)] = \
-                    value if snapshot_dtype is None else value.astype(snapshot_dtype)
+            put(part, snap.epoch, value, snapshot_dtype)
     meta = {"snapshot_epochs": history.snapshot_epochs}
     if in_model is not None:
         meta["model_epoch"] = in_model
     return arrays, meta
+
+
+def _mode_parts(snap: Snapshot) -> dict:
+    modes, proj = snap.modes, snap.projections
+    parts = {}
+    if modes is not None:
+        parts.update(modes_u=modes.u, modes_s=modes.singular_values, modes_v=modes.v)
+    if proj is not None:
+        parts.update(projection_edges=np.asarray(proj.edges, np.float32),
+                     projection_chains=np.asarray(proj.chains, np.int32),
+                     projection_test=np.asarray(proj.test, np.int32),
+                     projection_moments=np.asarray(proj.moments, np.float32))
+    return parts
 
 
 def _same(parts, model_params) -> bool:
@@ -137,14 +210,20 @@ def read_weight_history(metadata: dict, extra_arrays: dict, model_params, where=
         sv = np.array([s for _, s in rows], dtype=np.float32).reshape(len(rows), n_sv)
 
     parts: dict[int, dict] = {}
+    extras: dict[int, dict] = {}
     for name, value in extra_arrays.items():
         match = _SNAPSHOT.match(name)
         if match:
             part, epoch = match.group(1), int(match.group(2))
             if name.startswith("history_") or part not in parts.get(epoch, {}):
                 parts.setdefault(epoch, {})[part] = np.asarray(value, dtype=np.float64)
+        match = _EXTRA.match(name)
+        if match:
+            extras.setdefault(int(match.group(2)), {})[match.group(1)] = np.asarray(value)
+    for epoch in extras:
+        parts.setdefault(epoch, {})
     model_epoch = recorded.get("model_epoch")
-    if isinstance(model_epoch, int) and model_epoch not in parts:
+    if isinstance(model_epoch, int) and "weights" not in parts.get(model_epoch, {}):
         w, g, theta = model_params
         parts[model_epoch] = {"weights": np.asarray(w, dtype=np.float64), "visible_fields": np.asarray(g, np.float64),
                               "hidden_fields": np.asarray(theta, np.float64)}
@@ -152,10 +231,11 @@ def read_weight_history(metadata: dict, extra_arrays: dict, model_params, where=
     snapshots = []
     for epoch in sorted(parts):
         found = parts[epoch]
-        if "weights" not in found:
+        modes, projections = _read_modes(extras.get(epoch, {}), w_model.shape, epoch, where)
+        w = found.get("weights")
+        if w is None and modes is None:
             raise ValueError(f"{where}: snapshot fields at epoch {epoch} without their weights")
-        w = found["weights"]
-        if w.size != w_model.size:
+        if w is not None and w.size != w_model.size:
             raise ValueError(f"{where}: the weight snapshot of epoch {epoch} has shape {w.shape}, the model's "
                              f"weight matrix {w_model.shape}")
         fields = {}
@@ -164,10 +244,39 @@ def read_weight_history(metadata: dict, extra_arrays: dict, model_params, where=
             if value is not None and value.size != size:
                 raise ValueError(f"{where}: the {part} snapshot of epoch {epoch} has {value.size} entries, not {size}")
             fields[part] = None if value is None else value.reshape(-1)
-        snapshots.append(Snapshot(epoch, w.reshape(w_model.shape), **fields))
+        snapshots.append(Snapshot(epoch, None if w is None else w.reshape(w_model.shape), **fields, modes=modes,
+                                  projections=projections))
     return WeightHistory(epochs, sv, tuple(snapshots))
+
+
+def _read_modes(found: dict, shape, epoch: int, where: str):
+    """The ``Modes`` and ``ProjectionSummary`` of one snapshot's arrays (None where absent), shapes checked."""
+    modes = projections = None
+    if found.keys() & {"modes_u", "modes_s", "modes_v"}:
+        try:
+            u, s, v = (np.asarray(found[k], np.float64) for k in ("modes_u", "modes_s", "modes_v"))
+        except KeyError as missing:
+            raise ValueError(f"{where}: the top modes of epoch {epoch} lack {missing}") from None
+        k = len(s)
+        if s.ndim != 1 or u.shape != (shape[0], k) or v.shape != (shape[1], k):
+            raise ValueError(f"{where}: the top modes of epoch {epoch} have shapes {u.shape}, {s.shape}, {v.shape}; "
+                             f"the model needs ({shape[0]}, k), (k,), ({shape[1]}, k)")
+        modes = Modes(u, s, v)
+    names = ("projection_edges", "projection_chains", "projection_test", "projection_moments")
+    if found.keys() & set(names):
+        try:
+            edges, chains, test, moments = (np.asarray(found[n]) for n in names)
+        except KeyError as missing:
+            raise ValueError(f"{where}: the projections of epoch {epoch} lack {missing}") from None
+        k, bins = chains.shape if chains.ndim == 2 else (-1, -1)
+        if edges.shape != (k, bins + 1) or test.shape != (k, bins) or moments.shape != (4, k):
+            raise ValueError(f"{where}: the projections of epoch {epoch} have inconsistent shapes {edges.shape}, "
+                             f"{chains.shape}, {test.shape}, {moments.shape}")
+        projections = ProjectionSummary(edges.astype(np.float64), chains.astype(np.int64), test.astype(np.int64),
+                                        moments.astype(np.float64))
+    return modes, projections
 
 
 def is_history_array(name: str) -> bool:
     """Whether an extra array of a file belongs to the weight history (so other readers may skip it)."""
-    return name in (SINGULAR_VALUES, EPOCHS) or _SNAPSHOT.match(name) is not None
+    return name in (SINGULAR_VALUES, EPOCHS) or _SNAPSHOT.match(name) is not None or _EXTRA.match(name) is not None

@@ -98,6 +98,9 @@ class Layer(ABC):
     #: Raw data for this kind are never negative / are category indices (scikit-learn input tags).
     nonnegative_data: ClassVar[bool] = False
     categorical_data: ClassVar[bool] = False
+    #: The energy is -fields . features(x), linear in the features, so that the RBM's energy is bilinear and
+    #: separates into reciprocal modes (``analysis.spectra``).
+    linear_energy: ClassVar[bool] = True
 
     def __init__(self, fields):
         fields = np.asarray(fields, dtype=np.float64)

@@ -12,6 +12,7 @@ class Gaussian(Layer):
     kind = "gaussian"
     discrete = False
     mirror_sum = 0.0  # x -> -x leaves x^2 / 2 unchanged
+    linear_energy = False  # the x^2 / 2 term
 
     @property
     def value_range(self):

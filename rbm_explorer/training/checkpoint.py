@@ -69,7 +69,8 @@ def _saved_config(path, training: dict, config: TrainingConfig | None) -> Traini
     return saved
 
 
-def resume_trainer(path, data, constraints=None, sample_weights=None, config: TrainingConfig | None = None) -> Trainer:
+def resume_trainer(path, data, constraints=None, sample_weights=None, config: TrainingConfig | None = None,
+                   test_data=None) -> Trainer:
     """A trainer in exactly the state saved at ``path``, ready to ``run`` the rest of the run (also the rest
     of an epoch that was stopped in the middle).
 
@@ -82,7 +83,7 @@ def resume_trainer(path, data, constraints=None, sample_weights=None, config: Tr
         raise ValueError(f"{path}: not a training checkpoint (no 'training' metadata)")
     config = _saved_config(path, training, config)
     trainer = Trainer(model.rbm, data, config, constraints=constraints, sample_weights=sample_weights,
-                      resuming=True)
+                      resuming=True, test_data=test_data)
     try:
         trainer.load_state_dict(_state_from_checkpoint(path, model, training, trainer.updates_per_epoch))
     except ValueError as exc:

@@ -20,7 +20,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from rbm_explorer.io.weight_history import Snapshot, WeightHistory
+from rbm_explorer.analysis.spectra.free_energy import summarize_projections
+from rbm_explorer.analysis.spectra.reciprocal import oriented_svd
+from rbm_explorer.io.weight_history import Modes, Snapshot, WeightHistory
 from rbm_explorer.io.weight_history import singular_values as spectrum_of
 from rbm_explorer.layers import layer_for_role
 from rbm_explorer.rbm import RBM
@@ -29,6 +31,10 @@ from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.constraints import ConstraintSet
 from rbm_explorer.training.gradients import likelihood_gradient, moments
 from rbm_explorer.training.optimizers import make_optimizer
+
+
+SNAPSHOT_MODES = 10  # top singular triplets kept at each snapshot
+PROJECTED_TEST = 2000  # held-out samples projected on them
 
 
 @dataclass
@@ -114,10 +120,15 @@ class Trainer:
     constraints : a ``ConstraintSet``, a single constraint, or None.
     sample_weights : optional per-sample weights of the data.
     resuming : the model comes from a checkpoint: skip the initial projection and epoch-0 snapshot.
+    test_data : held-out natural states (at most ``PROJECTED_TEST`` are used): at each snapshot their
+        projections on the top modes are kept beside the persistent chains' (Toledo-Marin et al. 2025, Figs. 7-8).
+    snapshot_modes : how many top singular triplets a snapshot keeps (0: none).
+
+    Recording a snapshot reads the chains and draws no random numbers, so it never changes the run.
     """
 
     def __init__(self, rbm: RBM, data, config: TrainingConfig, constraints=None, sample_weights=None,
-                 resuming: bool = False):
+                 resuming: bool = False, test_data=None, snapshot_modes: int = SNAPSHOT_MODES):
         if rbm.label is not None:
             raise ValueError("training RBMs with a label unit is not supported by this trainer yet")
         if constraints is not None and not isinstance(constraints, ConstraintSet):
@@ -128,6 +139,9 @@ class Trainer:
         if len(self.features) < config.batch_size:
             raise ValueError(f"{len(self.features)} samples are fewer than one batch of {config.batch_size}")
         self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, np.float64)
+        self.test_features = None if test_data is None or not len(test_data) else \
+            rbm.visible.features(np.asarray(test_data)[:PROJECTED_TEST]).astype(np.float32)
+        self.snapshot_modes = int(snapshot_modes)
         self.params = [rbm.weight_matrix, rbm.visible.feature_fields, rbm.hidden.fields]
         if not np.shares_memory(rbm.weight_matrix, rbm.weights):
             raise ValueError("weight_matrix must be a view of weights so that updates reach the model")
@@ -191,8 +205,15 @@ class Trainer:
         rbm = self.rbm
         self.history.spectra[self.epoch] = spectrum_of(rbm.weight_matrix)
         if self.epoch in self.config.snapshot_epochs:
+            modes = projections = None
+            k = min(self.snapshot_modes, *rbm.weight_matrix.shape)
+            if k > 0:
+                modes = Modes(*oriented_svd(rbm.weight_matrix, k))
+                test = None if self.test_features is None else self.test_features @ modes.u
+                projections = summarize_projections(self.engine.state.v @ modes.u, test)
             self.history.snapshots[self.epoch] = Snapshot(self.epoch, rbm.weight_matrix.copy(),
-                                                          rbm.visible.feature_fields.copy(), rbm.hidden.fields.copy())
+                                                          rbm.visible.feature_fields.copy(), rbm.hidden.fields.copy(),
+                                                          modes, projections)
 
     @property
     def updates_per_epoch(self) -> int:

@@ -40,7 +40,7 @@ import numpy as np
 
 from rbm_explorer.datasets import Dataset, load_dataset
 from rbm_explorer.io import ModelFile, save_model
-from rbm_explorer.io.weight_history import Snapshot, WeightHistory, history_arrays, model_parameters
+from rbm_explorer.io.weight_history import Modes, Snapshot, WeightHistory, history_arrays, model_parameters
 from rbm_explorer.layers import layer_class
 from rbm_explorer.rbm import RBM
 from rbm_explorer.training.checkpoint import resume_trainer, train_with_checkpoints
@@ -217,9 +217,14 @@ def flip_snapshots(history: WeightHistory, rbm, units) -> WeightHistory:
                    rbm.hidden.with_fields(np.array(theta)), np.array(snap.weights).reshape(rbm.weights.shape))
         for unit in units:
             copy.flip_hidden_unit(unit)
+        modes = snap.modes
+        if modes is not None:  # W D = U Σ (D V)ᵀ: the flip negates the flipped units' rows of V
+            signs = np.ones(rbm.n_hidden)
+            signs[list(units)] = -1.0
+            modes = Modes(modes.u, modes.singular_values, modes.v * signs[:, None])
         snapshots.append(Snapshot(snap.epoch, copy.weight_matrix,
                                   None if snap.visible_fields is None else copy.visible.feature_fields,
-                                  None if snap.hidden_fields is None else copy.hidden.fields))
+                                  None if snap.hidden_fields is None else copy.hidden.fields, modes, snap.projections))
     return WeightHistory(history.epochs, history.singular_values, tuple(snapshots))
 
 
@@ -298,12 +303,14 @@ def build_trainer(prepared: PreparedRecipe, resume_from=None) -> Trainer:
     """A trainer for the prepared recipe: a fresh model, or the run saved in the checkpoint ``resume_from``
     (which must have been made with the recipe's training config)."""
     p, recipe = prepared, prepared.recipe
+    test_data = p.dataset.part("test")[0]
     if resume_from is not None:
         return resume_trainer(resume_from, p.data, constraints=p.constraints, sample_weights=p.sample_weights,
-                              config=recipe.config)
+                              config=recipe.config, test_data=test_data)
     rbm = initialize_rbm(p.visible_kind, recipe.hidden_kind, p.data.shape[1], recipe.hidden, p.features,
                          recipe.config, visible_options=p.visible_options)
-    return Trainer(rbm, p.data, recipe.config, constraints=p.constraints, sample_weights=p.sample_weights)
+    return Trainer(rbm, p.data, recipe.config, constraints=p.constraints, sample_weights=p.sample_weights,
+                   test_data=test_data)
 
 
 def save_trained(out, rbm, history: History, prepared: PreparedRecipe, command: str = "",
@@ -321,8 +328,11 @@ def save_trained(out, rbm, history: History, prepared: PreparedRecipe, command: 
     if meta["image_shape"] is None:
         del meta["image_shape"]
     final_epoch = history.epochs[-1].epoch if history.epochs else 0
+    # full W at the first and the last snapshot; the others keep their fields, top modes and projections
+    snapshot_epochs = sorted(history.snapshots)
+    full = {snapshot_epochs[0], final_epoch} if snapshot_epochs else set()
     extra, stored = history_arrays(flip_snapshots(history.weight_history(), rbm, flipped), final_epoch,
-                                   model_parameters(rbm), snapshot_dtype=snapshot_dtype)
+                                   model_parameters(rbm), snapshot_dtype=snapshot_dtype, full_weight_epochs=full)
     meta["history"].update(stored)
     if p.constraints is not None:
         extra.update(p.constraints.arrays())
