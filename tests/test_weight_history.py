@@ -152,9 +152,36 @@ def test_checkpoints_keep_the_full_history_exactly(tmp_path):
         np.testing.assert_array_equal(resumed.history.snapshots[epoch].weights, trainer.history.snapshots[epoch].weights)
         np.testing.assert_array_equal(resumed.history.snapshots[epoch].hidden_fields,
                                       trainer.history.snapshots[epoch].hidden_fields)
+        for part in ("u", "singular_values", "v"):
+            np.testing.assert_array_equal(getattr(resumed.history.snapshots[epoch].modes, part),
+                                          getattr(trainer.history.snapshots[epoch].modes, part))
+        for part in ("edges", "chains", "test", "moments"):  # checkpoints keep the projections as recorded
+            np.testing.assert_allclose(getattr(resumed.history.snapshots[epoch].projections, part),
+                                       getattr(trainer.history.snapshots[epoch].projections, part), rtol=1e-6)
     assert sorted(resumed.history.spectra) == [0, 1, 2, 3]
     np.testing.assert_array_equal(resumed.history.spectra[3], trainer.history.spectra[3])
     state, again = trainer.state_dict(), resumed.state_dict()
     assert (state["epoch"], state["update"], state["batch"]) == (again["epoch"], again["update"], again["batch"])
     np.testing.assert_array_equal(state["chains"]["counters"], again["chains"]["counters"])
     assert state["chains"]["rng"] == again["chains"]["rng"]
+
+
+def test_recording_modes_and_projections_never_changes_the_run():
+    """A snapshot reads the chains and the test data and draws no random number: the same seed trains the
+    same weights with or without the top modes, and the projections are those of the chains at that epoch."""
+    data = (np.random.default_rng(1).random((200, 6)) < 0.4).astype(float)
+    test = (np.random.default_rng(2).random((50, 6)) < 0.4).astype(float)
+    config = TrainingConfig(gibbs_steps=2, batch_size=20, epochs=3, snapshot_epochs=(0, 1, 3), seed=4)
+    runs = []
+    for modes in (0, 3):
+        rbm = initialize_rbm("binary", "binary", 6, 4, data, config)
+        trainer = Trainer(rbm, data, config, test_data=test, snapshot_modes=modes)
+        list(trainer.run())
+        runs.append(trainer)
+    np.testing.assert_array_equal(runs[0].rbm.weight_matrix, runs[1].rbm.weight_matrix)
+    assert all(s.modes is None for s in runs[0].history.snapshots.values())
+    last = runs[1].history.snapshots[3]
+    x = runs[1].engine.state.v.astype(np.float64) @ last.modes.u
+    np.testing.assert_allclose(last.projections.moments[0], x.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(last.projections.moments[2], (test @ last.modes.u).mean(axis=0), rtol=1e-5)
+    assert (last.projections.chains.sum(axis=1) == config.chains).all()

@@ -16,10 +16,10 @@ import argparse
 import os
 import sys
 
-from rbm_explorer.cli import data, models, physics, reports, serve, training
+from rbm_explorer.cli import data, models, physics, reports, serve, spectra, training
 from rbm_explorer.cli.common import UserError
 
-COMMAND_GROUPS = (models, data, training, physics, reports, serve)
+COMMAND_GROUPS = (models, data, training, spectra, physics, reports, serve)
 USER_ERRORS = (UserError, ValueError, FileNotFoundError, OSError, MemoryError, FloatingPointError)
 
 

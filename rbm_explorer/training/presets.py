@@ -13,11 +13,16 @@ from rbm_explorer.training.config import TrainingConfig
 from rbm_explorer.training.recipes import Recipe
 
 
+# the training history of the MNIST models: full W at 0 and the last epoch, top modes and projections between
+# (the spectra pages replay it: Toledo-Marin, Maiti, Fox and Melko 2025, Figs. 3 and 7-8)
+MNIST_SNAPSHOTS = (0, 1, 2, 5, 10, 20, 50, 100)
+
+
 def _mnist(digits, constraint, released, epochs=200, n_chains=100, learning_rate=0.02, final_learning_rate=0.002):
     config = TrainingConfig(algorithm="pcd", gibbs_steps=10, batch_size=100, n_chains=n_chains, epochs=epochs,
                             learning_rate=learning_rate, final_learning_rate=final_learning_rate, schedule="linear",
                             optimizer="sgd",
-                            snapshot_epochs=(0, 20, epochs))
+                            snapshot_epochs=MNIST_SNAPSHOTS + (epochs,))
     return Recipe("mnist", {"digits": digits, "threshold": 0.5}, hidden=400, constraint=constraint,
                   released=released, config=config)
 

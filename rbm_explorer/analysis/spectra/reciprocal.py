@@ -87,6 +87,15 @@ class ReciprocalBasis:
         return cls(u, s, v, g, theta, fields)
 
     @classmethod
+    def from_modes(cls, modes, visible_fields=None, hidden_fields=None, fields: str = "model") -> "ReciprocalBasis":
+        """From a snapshot's top singular triplets (``io.weight_history.Modes``) and its fields."""
+        u, s, v = (np.asarray(a, np.float64) for a in (modes.u, modes.singular_values, modes.v))
+        n, m = u.shape[0], v.shape[0]
+        g = np.zeros(n) if visible_fields is None else _finite("the visible fields", visible_fields).reshape(-1)
+        theta = np.zeros(m) if hidden_fields is None else _finite("the hidden fields", hidden_fields).reshape(-1)
+        return cls(u, s, v, g, theta, fields)
+
+    @classmethod
     def from_rbm(cls, rbm, fields: str = "model", data=None, top: int | None = None) -> "ReciprocalBasis":
         """From an RBM, with its own fields (``"model"``), with zero fields (``"zero"``), or with visible fields
         set from the frequencies of ``data`` (natural visible states) and zero hidden fields (``"data"``): the
