@@ -248,3 +248,25 @@ def test_projection_summaries_hold_both_samples_on_shared_bins():
     assert summary.edges.shape == (3, 21) and summary.chains.shape == summary.test.shape == (3, 20)
     assert (summary.chains.sum(axis=1) == 100).all() and (summary.test.sum(axis=1) == 300).all()
     np.testing.assert_allclose(summary.moments, [chains.mean(0), chains.std(0), test.mean(0), test.std(0)])
+
+
+@pytest.mark.parametrize("shape", [(60, 25), (25, 60), (30, 30)])
+def test_the_gram_route_and_the_svd_agree_and_a_rank_deficient_w_falls_back(shape):
+    """The fast route (eigenvectors of the smaller Gram matrix) gives the SVD's singular values and, up to the
+    chosen sign, its vectors; a W with a zero singular value (a linear constraint's null direction) takes the SVD."""
+    rng = np.random.default_rng(16)
+    w = rng.standard_normal(shape) * np.geomspace(5, 0.05, shape[1])
+    u, s, v = oriented_svd(w)
+    u_ref, s_ref, vt_ref = np.linalg.svd(w, full_matrices=False)
+    # the Gram matrix's eigenvalues carry an absolute error ~ eps sigma_max^2, so sigma_k one of eps sigma_max^2
+    # / sigma_k (times a modest constant): that, not a flat tolerance, is the bound
+    eps = np.finfo(float).eps
+    np.testing.assert_array_less(np.abs(s - s_ref), 100 * eps * s_ref[0] ** 2 / s_ref)
+    np.testing.assert_allclose(np.abs(np.sum(u * u_ref, axis=0)), 1.0, atol=1e-6)
+    np.testing.assert_allclose(np.abs(np.sum(v * vt_ref.T, axis=0)), 1.0, atol=1e-6)
+    q = np.ones(shape[0]) / np.sqrt(shape[0])
+    deficient = w - np.outer(q, q @ w)  # every column orthogonal to q
+    deficient = deficient if shape[0] <= shape[1] else deficient[:, : shape[0] - 1]
+    u, s, v = oriented_svd(deficient)
+    assert np.all(np.isfinite(u)) and np.all(np.isfinite(v))
+    np.testing.assert_allclose(u * s @ v.T, deficient, atol=1e-10)

@@ -35,19 +35,42 @@ def _finite(name: str, value) -> np.ndarray:
     return value
 
 
+GRAM_CONDITION = 1e-5  # below this σ_min/σ_max the Gram route loses digits; the SVD is used instead
+
+
+def _gram_svd(w: np.ndarray):
+    """The thin SVD from the eigenvectors of the smaller Gram matrix: 2-3x faster than LAPACK's SVD at
+    784 x 1000 on one thread (benchmarks/spectra.py). The other side's vectors are W v / σ, accurate while σ_min
+    is not tiny against σ_max (relative error ~ machine ε (σ_max/σ)²); None when it is, for the SVD to take over."""
+    tall = w.shape[0] > w.shape[1]
+    gram = w.T @ w if tall else w @ w.T
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
+    s = np.sqrt(np.clip(eigenvalues, 0.0, None))
+    if s[0] == 0 or s[-1] < GRAM_CONDITION * s[0]:
+        return None
+    if tall:
+        return (w @ vectors) / s, s, vectors
+    return vectors, s, (w.T @ vectors) / s
+
+
 def oriented_svd(weights, top: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(U, σ, V) of a weight matrix, thin (r = min(N, M) columns, or the ``top`` largest), σ descending, float64,
     each u_k signed so that its entries sum to zero or more."""
     w = _finite("the weight matrix", weights)
     if w.ndim != 2 or 0 in w.shape:
         raise ValueError(f"the weight matrix must be 2-d and non-empty, got shape {w.shape}")
-    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    found = _gram_svd(w)
+    if found is None:
+        u, s, vt = np.linalg.svd(w, full_matrices=False)
+        found = (u, s, vt.T)
+    u, s, v = found
     if top is not None:
         if not 1 <= int(top) <= len(s):
             raise ValueError(f"top must lie in 1..{len(s)}, got {top}")
-        u, s, vt = u[:, :top], s[:top], vt[:top]
+        u, s, v = u[:, :top], s[:top], v[:, :top]
     signs = np.where(u.sum(axis=0) < 0, -1.0, 1.0)
-    return u * signs, s, vt.T * signs
+    return u * signs, s, v * signs
 
 
 @dataclass(frozen=True)
