@@ -300,6 +300,29 @@ def overlap(a: dict, b: dict) -> bool:
             and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
 
 
+TITLES_JS = """() => {
+  const texts = [];
+  for (const doc of window.Bokeh.documents)
+    for (const model of doc.all_models)
+      if (model.type === "Title" || (model.constructor && model.constructor.name === "Title")) texts.push(model.text);
+  return texts.join(" | ");
+}"""
+
+SPECTRUM_COUNTS_JS = """() => {
+  // the counts of the 'now' histogram: the only source with bin edges (top, left, right)
+  let total = -1;
+  for (const doc of window.Bokeh.documents)
+    for (const model of doc.all_models) {
+      const data = model.data;
+      if (!data || typeof data !== "object") continue;
+      const get = (key) => (data instanceof Map ? data.get(key) : data[key]);
+      const counts = get("top"), left = get("left");
+      if (counts !== undefined && left !== undefined) total = Array.from(counts).reduce((a, b) => a + b, 0);
+    }
+  return total;
+}"""
+
+
 @pytest.mark.browser
 def test_served_train_page_trains_saves_and_stays_offline(home):
     ARTIFACTS.mkdir(exist_ok=True)
@@ -321,6 +344,9 @@ def test_served_train_page_trains_saves_and_stays_offline(home):
                    what="the run to start")
         wait_until(lambda: "Done" in status_text(page), 600, interval=0.5, what="the run to finish")
         assert "Epoch 2 of 2" in status_text(page) and "Update 170 of 170" in status_text(page)
+        # the live spectrum: all 32 singular values of the 784 x 32 W binned, against Marchenko-Pastur
+        wait_until(lambda: "above s₊" in page.evaluate(TITLES_JS), 60, what="the spectrum's title")
+        assert page.evaluate(SPECTRUM_COUNTS_JS) == 32
         page.mouse.move(5, 5)  # no tooltip over the picture
         page.wait_for_timeout(1500)  # the last frame reaches the plots
         page.screenshot(path=str(ARTIFACTS / "train_page.png"))

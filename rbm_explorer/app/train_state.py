@@ -94,6 +94,7 @@ class TrainSession(SessionState):
     residual_note = param.String(default="", constant=True)
     run_constraint = param.String(default="", constant=True, doc="Constraint kind of the run on display")
     mosaic = param.Array(default=None, constant=True, doc="Tiled picture of the negative chains")
+    spectrum = param.Dict(default={}, constant=True, doc="Singular values now and at epoch 0, shape and σ_W")
     levels = param.Tuple(default=(0.0, 1.0), length=2, constant=True)
     status = param.String(default="", constant=True)
     resume_label = param.String(default="", constant=True)
@@ -339,6 +340,8 @@ class TrainSession(SessionState):
             updates["error"] = snap.error
         if snap.mosaic is not None and snap.mosaic is not self.mosaic:
             updates["mosaic"] = snap.mosaic
+        if snap.spectrum is not None and snap.spectrum is not self.spectrum:
+            updates["spectrum"] = snap.spectrum
         if len(snap.reconstruction[0]) != len(self.reconstruction["epoch"]):
             updates["reconstruction"] = {"epoch": snap.reconstruction[0], "error": snap.reconstruction[1]}
         if snap.residuals is not None and snap.residuals is not self.residuals:

@@ -7,6 +7,7 @@ import numpy as np
 import panel as pn
 import param
 
+from rbm_explorer.app.spectrum_plot import spectrum_overlay
 from rbm_explorer.app.style import ACCENT, TRACE_COLORS, tip, tooltip_below
 from rbm_explorer.app.train_settings import offered_datasets
 from rbm_explorer.app.train_state import TrainSession
@@ -222,6 +223,7 @@ class TrainCurves(pn.viewable.Viewer):
     def __panel__(self):
         s = self.state
         recon = hv.DynamicMap(pn.bind(self._reconstruction, reconstruction=s.param.reconstruction))
+
         residual = pn.panel(pn.bind(self._residual_pane, s.param.run_constraint))
         note = pn.pane.Markdown(s.param.residual_note, width=CURVE_WIDTH, css_classes=["train-residual-note"],
                                 styles={"font-size": "12px", "color": "#444"}, margin=(0, 10))
@@ -229,6 +231,18 @@ class TrainCurves(pn.viewable.Viewer):
             pn.pane.HoloViews(recon, linked_axes=False, css_classes=["train-reconstruction"], margin=(5, 10)),
             residual,
             note, width=CURVE_WIDTH + 20)
+
+
+class TrainSpectrum(pn.viewable.Viewer):
+    """The singular values of W as the run learns, against the Marchenko–Pastur law of its initialisation."""
+
+    state = param.ClassSelector(class_=TrainSession)
+
+    def __panel__(self):
+        plot = pn.bind(lambda spectrum: spectrum_overlay(spectrum, width=GRID_PIXELS + 30, height=230),
+                       self.state.param.spectrum)
+        return pn.pane.HoloViews(hv.DynamicMap(plot), linked_axes=False, css_classes=["train-spectrum"],
+                                 margin=(5, 10))
 
 
 ABOUT = """
@@ -240,7 +254,9 @@ representations by constraints: **linear** projects the weights w_μ of every co
 orthogonal to the label direction q⁽¹⁾ after each update (Eqs. 6–7; Eq. 26 for several classes), so that no
 constrained unit can read the label, while **released** units stay free and become the knobs of the Morph page;
 **quadratic** adds the penalty λ‖W_cᵀ q⁽²⁾ W_c‖² against second-order label information (Eqs. 8–10). The
-curves show the reconstruction error per epoch and the constraint residual per update. **Save** the model to
+curves show the reconstruction error per epoch and the constraint residual per update; below them, the
+singular values of W as they leave the Marchenko–Pastur bulk of the random initialisation (Toledo-Marin et al.
+2025; the Spectrum page replays a saved model's history). **Save** the model to
 open it on the Morph and Models pages; closing the tab checkpoints the run, and this page offers to resume it.
 """
 
@@ -258,6 +274,7 @@ class TrainPage(pn.viewable.Viewer):
         results = pn.Column(
             TrainProgress(state=s),
             pn.Row(TrainSamples(state=s), TrainCurves(state=s)),
+            TrainSpectrum(state=s),
             sizing_mode="stretch_width",
         )
         return pn.Column(about, pn.Row(settings, results, sizing_mode="stretch_width"), sizing_mode="stretch_width",

@@ -45,24 +45,15 @@ def _save(fig, path) -> Path:
 
 
 def _spectrum_panel(ax, values, shape, sigma_w, title):
-    from rbm_explorer.analysis.spectra import mp_cdf, mp_edges
+    from rbm_explorer.analysis.spectra import mp_edges, spectrum_histogram
 
-    values = np.asarray(values, np.float64)
-    n, m = shape
-    positive = values[values > 0]
-    lo = max(positive.min() if len(positive) else 1e-3, 1e-6) * 0.9
-    hi = values.max() * 1.1
-    if sigma_w is not None:
-        edges_mp = mp_edges(n, m, sigma_w)
-        lo, hi = min(lo, max(edges_mp[0], edges_mp[1] * 0.02) * 0.9), max(hi, edges_mp[1] * 1.1)
-    bins = np.geomspace(lo, hi, 60)
-    counts, _ = np.histogram(values, bins)
-    ax.stairs(counts, bins, fill=True, color="#4c72b0", alpha=0.75, label=f"singular values of W ({len(values)})")
-    if sigma_w is not None:
-        expected = len(values) * np.diff(mp_cdf(bins, n, m, sigma_w))
-        ax.stairs(expected, bins, color="black", linewidth=1.6, label=f"Marchenko–Pastur, σ_W = {sigma_w:g}")
+    edges, counts, expected = spectrum_histogram(values, *shape, sigma_w)
+    ax.stairs(counts, edges, fill=True, color="#4c72b0", alpha=0.75, label=f"singular values of W ({len(values)})")
+    if expected is not None:
+        edges_mp = mp_edges(*shape, sigma_w)
+        ax.stairs(expected, edges, color="black", linewidth=1.6, label=f"Marchenko–Pastur, σ_W = {sigma_w:g}")
         ax.axvspan(*edges_mp, color=BULK, alpha=0.25, lw=0, label="MP bulk [s₋, s₊]")
-        above = int(np.sum(values > edges_mp[1]))
+        above = int(np.sum(np.asarray(values) > edges_mp[1]))
         title = f"{title}: {above} above the upper edge {edges_mp[1]:.3g}"
     ax.set_xscale("log")
     ax.set_xlabel("singular value s")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from rbm_explorer.analysis.judge import dataset_for
+from rbm_explorer.io.weight_history import singular_values
 from rbm_explorer.live import RunStatus
 from rbm_explorer.pictures import tile_chains
 from rbm_explorer.training.checkpoint import RUN_METADATA_KEY, CheckpointedRun
@@ -39,6 +40,7 @@ from rbm_explorer.training.recipes import (
 )
 
 MEASURE_PERIOD = 0.2  # samples and constraint residuals: each costs a product with W
+SPECTRUM_PERIOD = 1.0  # the live singular values: a Gram product and its eigenvalues (~20 ms at 784 x 400)
 CHECKPOINT_SECONDS = 60.0  # also checkpoint at the first epoch end after this long (a crash loses little)
 MAX_CHAINS_SHOWN = 64
 MAX_CURVE_POINTS = 4000
@@ -97,6 +99,7 @@ class TrainSnapshot:
     residual_note: str = ""
     mosaic: np.ndarray | None = None
     levels: tuple = (0.0, 1.0)
+    spectrum: dict | None = None  # values now, at epoch 0, the shape and σ_W of the initialisation
     message: str = ""
     error: str = ""
     trained: bool = False  # a trainer exists, so there is a model to save
@@ -125,6 +128,8 @@ class TrainingRun:
         self._residual_arrays = None
         self._reconstruction = ((), ())
         self._mosaic = None
+        self._spectrum = None
+        self._last_spectrum = -np.inf
         self._residual_note = ""
         self._last_measure = -np.inf
         self._first_update = 0
@@ -140,6 +145,8 @@ class TrainingRun:
         now = time.monotonic()
         if now - self._last_measure >= MEASURE_PERIOD or trainer.update == self._first_update + 1:
             self._measure()
+        if now - self._last_spectrum >= SPECTRUM_PERIOD:
+            self._measure_spectrum()
         if record is not None:
             self._checkpoints.epoch_ended(record)
             self._record_epochs()
@@ -153,7 +160,8 @@ class TrainingRun:
             version=status.version, phase=self.phase, epochs=self.recipe.config.epochs,
             rate=status.rate if self.phase == "training" else 0.0, reconstruction=self._reconstruction,
             residuals=self._residual_arrays, residual_note=self._residual_note, mosaic=self._mosaic,
-            levels=(0.0, 1.0) if self.prepared is None else self.prepared.levels, message=self.message,
+            levels=(0.0, 1.0) if self.prepared is None else self.prepared.levels, spectrum=self._spectrum,
+            message=self.message,
             error=self.error, trained=t is not None, **progress,
         )
 
@@ -190,12 +198,14 @@ class TrainingRun:
         self._residual_note = self.residual_note()
         self.phase, self.message = "training", self.doing()
         self._measure()
+        self._measure_spectrum()
         self._record_epochs()
 
     def _end(self, phase: str) -> None:
         trainer, cfg = self.trainer, self.trainer.config
         updates, seconds = trainer.update - self._first_update, time.monotonic() - self._started
         self._measure()
+        self._measure_spectrum()
         if phase == "done":
             self.message = (f"Finished {cfg.epochs} epochs ({updates} updates in {seconds:.0f} s). Save the model "
                             "to open it on the other pages.")
@@ -208,6 +218,15 @@ class TrainingRun:
         records = self.trainer.history.epochs
         self._reconstruction = (np.array([r.epoch for r in records]),
                                 np.array([r.reconstruction_error for r in records]))
+
+    def _measure_spectrum(self) -> None:
+        """The singular values of W now and at epoch 0, against the Marchenko–Pastur law of the initialisation
+        (Toledo-Marin, Maiti, Fox and Melko 2025, Fig. 3): what the Train page's spectrum plot shows."""
+        t = self.trainer
+        self._last_spectrum = time.monotonic()
+        w = t.rbm.weight_matrix
+        self._spectrum = {"values": singular_values(w), "initial": t.history.spectra.get(0), "shape": w.shape,
+                          "sigma_w": float(t.config.weight_std), "epoch": t.epoch, "update": t.update}
 
     def _measure(self) -> None:
         """The sample grid and the constraint residuals, appended to the run's curves."""

@@ -16,7 +16,8 @@ from rbm_explorer.analysis.spectra.free_energy import (ProjectionSummary, free_e
 from rbm_explorer.analysis.spectra.history import sigma_w_of, snapshot_basis, spectrum_report, weight_shape_note
 from rbm_explorer.analysis.spectra.landscape import (DEFAULT_MODES, ModeView, hidden_means, mode_view, modes_to_show,
                                                       project, random_like, sample_hidden)
-from rbm_explorer.analysis.spectra.marchenko_pastur import count_above_edge, mp_cdf, mp_density, mp_edges
+from rbm_explorer.analysis.spectra.marchenko_pastur import (count_above_edge, log_bins, mp_cdf, mp_density, mp_edges,
+                                                             spectrum_histogram)
 from rbm_explorer.analysis.spectra.reciprocal import (FIELD_CHOICES, FIELD_LABELS, ReciprocalBasis, Saddles,
                                                       check_bilinear, oriented_svd)
 from rbm_explorer.analysis.spectra.symmetry import (ROTATIONS, excess_kurtosis, haar_kurtosis_reference,
@@ -28,7 +29,7 @@ __all__ = [
     "DEFAULT_MODES", "ModeView", "hidden_means", "mode_view", "modes_to_show", "project", "random_like", "sample_hidden",
     "FIELD_CHOICES", "FIELD_LABELS", "ProjectionSummary", "ROTATIONS", "ReciprocalBasis", "Saddles", "check_bilinear",
     "count_above_edge", "excess_kurtosis", "free_energy_from_counts", "haar_kurtosis_reference", "haar_orthogonal",
-    "js_divergence", "mode_free_energy", "projection_free_energy", "mp_cdf", "mp_density", "mp_edges", "oriented_svd", "resample_visible",
+    "js_divergence", "log_bins", "spectrum_histogram", "mode_free_energy", "projection_free_energy", "mp_cdf", "mp_density", "mp_edges", "oriented_svd", "resample_visible",
     "rotate_eigenvectors", "rotation_js_divergence", "sigma_w_of", "snapshot_basis", "spectrum_report",
     "summarize_projections", "weight_shape_note", "uniform_binary_kurtosis", "well_count",
 ]

@@ -60,3 +60,26 @@ def mp_cdf(s, n: int, m: int, sigma_w: float, points: int = 4001) -> np.ndarray:
 def count_above_edge(singular_values, n: int, m: int, sigma_w: float) -> int:
     """How many singular values lie above s₊: the modes that have left the bulk."""
     return int(np.sum(np.asarray(singular_values, dtype=np.float64) > mp_edges(n, m, sigma_w)[1]))
+
+
+def log_bins(values, n: int, m: int, sigma_w: float | None, bins: int = 60) -> np.ndarray:
+    """Log-spaced bin edges that hold every positive singular value and, with σ_W, the whole MP bulk: the axis
+    of a spectrum whose top values have left the bulk by orders of magnitude."""
+    values = np.asarray(values, dtype=np.float64)
+    positive = values[values > 0]
+    lo = float(positive.min()) if len(positive) else 1e-3
+    hi = float(positive.max()) if len(positive) else 1.0
+    if sigma_w is not None:
+        s_lo, s_hi = mp_edges(n, m, sigma_w)
+        lo, hi = min(lo, max(s_lo, 0.02 * s_hi)), max(hi, s_hi)
+    return np.geomspace(0.9 * lo, 1.1 * hi, int(bins) + 1)
+
+
+def spectrum_histogram(values, n: int, m: int, sigma_w: float | None, bins: int = 60):
+    """(edges, counts, expected): the singular values' counts on ``log_bins`` and the counts Marchenko–Pastur
+    expects in each bin for as many values (None without σ_W), for the histogram-against-law plots."""
+    values = np.asarray(values, dtype=np.float64)
+    edges = log_bins(values, n, m, sigma_w, bins)
+    counts, _ = np.histogram(values, edges)
+    expected = None if sigma_w is None else len(values) * np.diff(mp_cdf(edges, n, m, sigma_w))
+    return edges, counts, expected
