@@ -153,31 +153,40 @@ def write_landscape_plot(path, rows, *, labels=None, class_names=None, heading="
     return _save(fig, path)
 
 
-def write_free_energy_plot(path, curves, means, *, mode: int = 0, heading="") -> Path:
-    """Left: −log p(x_k) per snapshot, ``curves`` = [(epoch, centres, F), ...]. Right: ``means`` = dict of
-    epochs, ``test``, ``chains`` and ``saddle`` (x*_k) per snapshot."""
-    fig = _figure((12, 4.4))
-    left, right = fig.subplots(1, 2)
-    colours = _colour_ramp(len(curves))
-    for (epoch, centres, f), colour in zip(curves, colours):
-        left.plot(centres, f, color=colour, lw=1.5, label=f"epoch {epoch}")
-    left.set_xlabel(f"x_{mode + 1} = u_{mode + 1}ᵀv")
-    left.set_ylabel(f"−log p(x_{mode + 1}) (persistent chains)")
-    left.set_title("free energy along the top mode", fontsize=10)
-    if curves:
-        left.legend(fontsize=8, ncol=2)
-    else:
-        left.text(0.5, 0.5, "no snapshot with projections recorded", ha="center", transform=left.transAxes)
+def write_free_energy_plot(path, panels, means, *, mode: int = 0, heading="") -> Path:
+    """One small panel per snapshot, ``panels`` = [(title, [(label, centres, F, style), ...]), ...] with
+    −log p(x_k) of the persistent chains and of the test data, so the single well turning into a double well
+    reads left to right; then ``means`` (dict of epochs, ``test``, ``chains``, ``saddle`` x*_k per snapshot)."""
+    count = len(panels) + 1
+    cols = min(count, 5)
+    rows = -(-count // cols)
+    fig = _figure((3.1 * cols, 2.6 * rows + 0.5))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (title, curves) in zip(axes, panels):
+        for label, centres, f, style in curves:
+            ax.plot(centres, f, style, lw=1.5, ms=3, label=label)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(f"x_{mode + 1}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    if panels:
+        axes[0].set_ylabel(f"−log p(x_{mode + 1})", fontsize=8)
+        axes[0].legend(fontsize=7)
+    right = axes[len(panels)]
     epochs = np.asarray(means.get("epochs", []))
     if len(epochs):
-        right.plot(epochs, means["test"], "o-", color="#1f77b4", label="⟨x⟩ test data")
-        right.plot(epochs, means["chains"], "s-", color="0.3", label="⟨x⟩ persistent chains")
-        right.plot(epochs, means["saddle"], "*--", color="goldenrod", ms=10, label="saddle x*")
+        right.plot(epochs, means["test"], "o-", color="#1f77b4", ms=3, label="⟨x⟩ test data")
+        right.plot(epochs, means["chains"], "s-", color="0.3", ms=3, label="⟨x⟩ chains")
+        right.plot(epochs, means["saddle"], "*--", color="goldenrod", ms=8, label="saddle x*")
         right.set_xscale("symlog", linthresh=1)
-        right.legend(fontsize=8)
-    right.set_xlabel("epoch")
-    right.set_ylabel(f"x_{mode + 1}")
-    right.set_title("mean position against the saddle", fontsize=10)
+        right.legend(fontsize=7)
+    else:
+        right.text(0.5, 0.5, "no snapshot with\nprojections recorded", ha="center", va="center",
+                   transform=right.transAxes, fontsize=8)
+    right.set_title("mean position and saddle", fontsize=9)
+    right.set_xlabel("epoch", fontsize=8)
+    right.tick_params(labelsize=7)
+    for ax in axes[count:]:
+        ax.set_visible(False)
     if heading:
         fig.suptitle(heading, fontsize=11)
     return _save(fig, path)

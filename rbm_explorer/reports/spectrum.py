@@ -92,26 +92,31 @@ def landscape_rows(model_file, fields: str, data, samples, sigma_w: float, seed=
     return rows
 
 
+FREE_ENERGY_MERGE = 2  # the stored 40 bins summed in pairs: a hundred chains fill 20 bins enough to show wells
+
+
 def free_energy_series(model_file, samples=None, mode: int = 0):
-    """The curves and means of ``write_free_energy_plot``: one curve per snapshot with projections (the
-    persistent chains' histogram), then the model's own from ``samples``; the means and saddle per snapshot."""
+    """The panels and means of ``write_free_energy_plot``: per snapshot with projections, −log p(x_k) of its
+    persistent chains and its test data; then the model's own from ``samples`` (Gibbs chains of the final W);
+    and the means of x_k and the saddle x*_k per snapshot."""
     history = model_file.weight_history()
-    curves, means = [], {"epochs": [], "test": [], "chains": [], "saddle": []}
+    panels, means = [], {"epochs": [], "test": [], "chains": [], "saddle": []}
     for snap in history.snapshots:
-        if snap.projections is None or snap.modes is None or snap.projections.n_modes <= mode:
+        proj = snap.projections
+        if proj is None or snap.modes is None or proj.n_modes <= mode:
             continue
-        centres, f = projection_free_energy(snap.projections, mode)
-        curves.append((snap.epoch, centres, f))
-        basis = snapshot_basis(model_file, snap.epoch)
+        curves = [("chains", *projection_free_energy(proj, mode, "chains", FREE_ENERGY_MERGE), "-"),
+                  ("test data", *projection_free_energy(proj, mode, "test", FREE_ENERGY_MERGE), "--")]
+        panels.append((f"epoch {snap.epoch}", curves))
         means["epochs"].append(snap.epoch)
-        means["test"].append(float(snap.projections.test_mean[mode]))
-        means["chains"].append(float(snap.projections.chain_mean[mode]))
-        means["saddle"].append(float(basis.saddles().x[mode]))
+        means["test"].append(float(proj.test_mean[mode]))
+        means["chains"].append(float(proj.chain_mean[mode]))
+        means["saddle"].append(float(snapshot_basis(model_file, snap.epoch).saddles().x[mode]))
     if samples is not None:
         basis = snapshot_basis(model_file)
-        centres, f = mode_free_energy(samples[0] @ basis.u[:, mode])
-        curves.append(("model (Gibbs)", centres, f))
-    return curves, means
+        centres, f = mode_free_energy(samples[0] @ basis.u[:, mode], bins=30)
+        panels.append((f"model, {len(samples[0])} Gibbs chains", [("chains", centres, f, "-")]))
+    return panels, means
 
 
 def write_spectrum_files(model_file, out_dir, *, sigma_w: float | None = None, chains: int = 500, sweeps: int = 200,
@@ -153,7 +158,7 @@ def write_spectrum_files(model_file, out_dir, *, sigma_w: float | None = None, c
         files.figures.append(write_landscape_plot(
             out / f"landscape_{fields}_fields.png", rows, labels=labels, class_names=class_names,
             heading=f"{name}: E_k(x_k, y_k) with {FIELD_LABELS[fields]}"))
-    curves, means = free_energy_series(model_file, samples.get("trained"))
-    files.figures.append(write_free_energy_plot(out / "free_energy.png", curves, means,
+    panels, means = free_energy_series(model_file, samples.get("trained"))
+    files.figures.append(write_free_energy_plot(out / "free_energy.png", panels, means,
                                                 heading=f"{name}: the free energy along the top mode"))
     return files
