@@ -84,7 +84,8 @@ def test_assets_fit_the_budget():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "assets" / "models").glob("*.npz")), ids=lambda p: p.stem)
 def test_bundled_weight_histories_are_lean(path):
-    """No bundled snapshot duplicates the model's weights, snapshots are float16, and the history reads."""
+    """No bundled snapshot duplicates the model's weights, snapshots (weights, fields, top modes) are float16,
+    the projection histograms are exact counts, and the history reads."""
     import numpy as np
 
     from rbm_explorer.io import load_model
@@ -92,7 +93,9 @@ def test_bundled_weight_histories_are_lean(path):
     model = load_model(path)
     weights = model.rbm.weight_matrix
     for name, array in model.extra_arrays.items():
-        if "_epoch_" in name:
+        if "_epoch_" in name and name.startswith("history_projection_"):
+            assert array.dtype in (np.int32, np.float32), f"{name} is {array.dtype}, not int32 counts or float32"
+        elif "_epoch_" in name:
             assert array.dtype == np.float16, f"{name} is {array.dtype}, not float16"
             if array.size != weights.size:  # a snapshot's fields
                 continue
