@@ -21,8 +21,14 @@ def cmd_spectrum(args) -> int:
         raise UserError("--chains and --sweeps must not be negative")
     model = open_model(args.model)
     with progress_bar(args.sweeps, "Gibbs samples for the landscapes", args.quiet) as bar:
+
+        def progress(sweeps: int) -> None:
+            bar.update(sweeps)
+            if bar.n >= bar.total:  # the figures follow: the bar should not go on counting their time
+                bar.close()
+
         files = write_spectrum_files(model, out, sigma_w=args.sigma_w, chains=args.chains, sweeps=args.sweeps,
-                                     seed=args.seed, progress=bar.update, name=Path(args.model).stem)
+                                     seed=args.seed, progress=progress, name=Path(args.model).stem)
     print(f"wrote {files.json}")
     for figure in files.figures:
         print(f"wrote {figure}")
