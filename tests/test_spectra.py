@@ -270,3 +270,19 @@ def test_the_gram_route_and_the_svd_agree_and_a_rank_deficient_w_falls_back(shap
     u, s, v = oriented_svd(deficient)
     assert np.all(np.isfinite(u)) and np.all(np.isfinite(v))
     np.testing.assert_allclose(u * s @ v.T, deficient, atol=1e-10)
+
+
+def test_potts_spectra_use_w_as_nq_by_m_and_say_so(tmp_path):
+    """The spectrum of a Potts model is that of W reshaped to (N*q) x M, and the report names the reshape."""
+    from rbm_explorer.analysis.spectra import spectrum_report, weight_shape_note
+    from rbm_explorer.io import load_model, save_model
+
+    rbm = tiny_rbm("potts", "binary", n_hidden=4)
+    n, q = rbm.visible.n_units, rbm.visible.q
+    assert weight_shape_note(rbm) == f"W reshaped to (N·q) × M = ({n}·{q}) × 4 = {n * q} × 4 (potts units)"
+    report = spectrum_report(load_model(save_model(tmp_path / "p.npz", rbm, {})), sigma_w=0.1)
+    np.testing.assert_allclose(report["singular_values"],
+                               np.linalg.svd(rbm.weights.reshape(n * q, 4), compute_uv=False), rtol=1e-5)
+    assert report["shape"] == [n * q, 4] and "history" not in report
+    basis = ReciprocalBasis.from_rbm(rbm)
+    assert basis.u.shape == (n * q, 4)
