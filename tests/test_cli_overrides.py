@@ -109,10 +109,12 @@ def test_serve_refuses_empty_secrets():
 def test_every_command_group_adds_its_own_commands():
     parser = cli_main.build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert set(commands) == {"info", "sample", "import", "datasets", "train", "morph", "sweep", "report", "serve"}
+    assert set(commands) == {"info", "sample", "import", "datasets", "train", "morph", "spectrum", "sweep", "report",
+                             "serve"}
     sweep = parser.parse_args(["sweep", "ising", "--size", "8", "--beta", "0.4", "--out", "x.csv"])
     assert sweep.func.__module__ == "rbm_explorer.cli.physics"
     for group in cli_main.COMMAND_GROUPS:
         assert callable(group.add_parsers) and group.__name__.startswith("rbm_explorer.cli.")
     assert all(commands[name].get_default("func").__module__ == "rbm_explorer.cli.training"
                for name in ("train", "morph"))
+    assert commands["spectrum"].get_default("func").__module__ == "rbm_explorer.cli.spectra"
