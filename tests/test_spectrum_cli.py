@@ -39,6 +39,8 @@ def test_spectrum_json_holds_the_singular_values_edges_and_history(trained, tmp_
     lower, upper = report["mp_edges"]
     assert lower == pytest.approx(0.02 * abs(np.sqrt(n) - np.sqrt(m))) and upper == pytest.approx(0.02 * (np.sqrt(n) + np.sqrt(m)))
     assert report["n_above_edge"] == int(np.sum(direct > upper))
+    js = report["rotation_js_divergence"]
+    assert js["bins"] == 100 and js["noise_floor"] == pytest.approx(99 / (4 * n * m)) and 0 <= js["value"] <= np.log(2)
     history = report["history"]
     assert history["epochs"] == [0, 1, 2, 3, 4, 5] and len(history["singular_values"]) == 6
     np.testing.assert_allclose(history["singular_values"][-1], direct, rtol=1e-5)

@@ -123,7 +123,7 @@ def write_spectrum_files(model_file, out_dir, *, sigma_w: float | None = None, c
                          seed: int = 0, progress=None, name: str = "") -> SpectrumFiles:
     """Write ``spectrum.json`` and the figures for ``model_file`` into the existing folder ``out_dir``."""
     out = Path(out_dir)
-    report = spectrum_report(model_file, sigma_w)
+    report = spectrum_report(model_file, sigma_w, seed=seed)
     with atomic_write(out / "spectrum.json", "w") as handle:
         json.dump(report, handle, indent=1)
     files = SpectrumFiles(out / "spectrum.json")

@@ -12,6 +12,7 @@ import numpy as np
 
 from rbm_explorer.analysis.spectra.marchenko_pastur import count_above_edge, mp_edges
 from rbm_explorer.analysis.spectra.reciprocal import ReciprocalBasis, check_bilinear
+from rbm_explorer.analysis.spectra.symmetry import rotation_js_divergence
 from rbm_explorer.io.weight_history import singular_values
 
 
@@ -31,11 +32,16 @@ def weight_shape_note(rbm) -> str:
     return f"W is {n_units} × {m}"
 
 
-def spectrum_report(model_file, sigma_w: float | None = None) -> dict:
+JS_BINS = 100
+
+
+def spectrum_report(model_file, sigma_w: float | None = None, seed=0) -> dict:
     """The keys of ``spectrum.json``: ``singular_values`` (descending), ``sigma_w`` (the argument, else the
     model's training metadata), ``mp_edges`` [lower, upper], ``n_above_edge``, ``shape``, ``weights`` (the note
     of ``weight_shape_note``) and, when the file has a training history, ``history`` with its ``epochs`` and
-    ``singular_values`` per epoch. Without a σ_W the edges and the count are None."""
+    ``singular_values`` per epoch; ``rotation_js_divergence``: the Jensen–Shannon divergence between the entries of
+    W and of W with U and V rotated at random (``seed``), beside its noise floor for an i.i.d. Gaussian W (Fig. 4).
+    Without a σ_W the edges and the count are None."""
     rbm = model_file.rbm
     values = singular_values(rbm.weight_matrix)
     n, m = rbm.weight_matrix.shape
@@ -50,6 +56,10 @@ def spectrum_report(model_file, sigma_w: float | None = None) -> dict:
         "mp_edges": None if sigma is None else [float(e) for e in mp_edges(n, m, sigma)],
         "n_above_edge": None if sigma is None else count_above_edge(values, n, m, sigma),
     }
+    js, _, a, _ = rotation_js_divergence(rbm.weight_matrix, bins=JS_BINS, seed=seed)
+    # for i.i.d. Gaussian weights 4 n JS ~ chi^2(bins - 1): its mean (bins - 1) / (4 n) is the noise floor
+    report["rotation_js_divergence"] = {"value": js, "noise_floor": (JS_BINS - 1) / (4 * int(a.sum())),
+                                        "bins": JS_BINS}
     history = model_file.weight_history()
     if len(history):
         report["history"] = {"epochs": [int(e) for e in history.epochs],
