@@ -358,7 +358,7 @@ def test_the_page_table_imports_no_page_until_it_is_built():
              "titles = [p.title for p in ordered_pages()];"
              "print(titles, sorted(m for m in sys.modules if m.endswith(('_page', '_state', '_views'))))")
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
-    assert out.strip() == "['Morph', 'Train', 'Ising', 'Models'] []"
+    assert out.strip() == "['Morph', 'Train', 'Ising', 'Models', 'Spectrum', 'Landscape'] []"
     from rbm_explorer.app.pages import PAGES
 
     for slug, page in PAGES.items():

@@ -301,3 +301,140 @@ def test_training_breaks_the_rotational_symmetry_of_the_bundled_mnist_weights():
     assert 4 * n_entries * js0 < stats.chi2.ppf(0.999, 99)
     js, *_ = rotation_js_divergence(model.rbm.weight_matrix, bins=100, seed=1)
     assert 4 * n_entries * js > 100 * stats.chi2.ppf(0.999, 99)
+
+
+# --- what the app's Spectrum and Landscape pages compute (analysis.spectra.interactive) ---------------------------
+def test_isolines_are_exact_level_sets_and_the_saddle_level_gives_the_separatrices():
+    from rbm_explorer.analysis.spectra.interactive import contour_levels, mode_isolines
+
+    basis = ReciprocalBasis.from_rbm(tiny_rbm("binary", "spin", seed=3))
+    sad = basis.saddles()
+    x_range, y_range = (sad.x[0] - 2, sad.x[0] + 3), (sad.y[0] - 1.5, sad.y[0] + 2)
+    xs, ys, energy = basis.landscape(0, x_range, y_range, 80)
+    levels = contour_levels(energy, sad.energy[0])
+    assert np.any(np.isclose(levels, sad.energy[0])) and np.all((levels > energy.min()) & (levels < energy.max()))
+    lines = mode_isolines(basis, 0, x_range, y_range, levels)
+    assert len(lines) >= len(levels)
+    for line in lines:
+        e = basis.mode_energy(0, line[:, 0], line[:, 1])
+        assert np.ptp(e) < 1e-9 and np.any(np.isclose(e[0], levels))
+        assert np.all((line[:, 0] >= x_range[0] - 1e-9) & (line[:, 0] <= x_range[1] + 1e-9))
+        assert np.all((line[:, 1] >= y_range[0] - 1e-9) & (line[:, 1] <= y_range[1] + 1e-9))
+    separatrices = mode_isolines(basis, 0, x_range, y_range, [sad.energy[0]])
+    assert sorted(np.ptp(line, axis=0).argmin() for line in separatrices) == [0, 1]  # x = x* and y = y*
+
+
+def test_other_fields_keep_the_modes_and_move_the_saddle_as_from_rbm_does():
+    from rbm_explorer.analysis.spectra.interactive import basis_with_fields
+
+    rbm = tiny_rbm("binary", "binary", seed=4)
+    data = (np.random.default_rng(0).random((200, rbm.n_visible)) < 0.3).astype(float)
+    basis = ReciprocalBasis.from_rbm(rbm)
+    for fields in ("model", "zero", "data"):
+        moved = basis_with_fields(basis, fields, rbm.visible, data)
+        direct = ReciprocalBasis.from_rbm(rbm, fields=fields, data=data)
+        assert moved.fields == fields and np.array_equal(moved.u, basis.u)
+        np.testing.assert_allclose(moved.saddles().x, direct.saddles().x, atol=1e-10)
+        np.testing.assert_allclose(moved.saddles().y, direct.saddles().y, atol=1e-10)
+    with pytest.raises(ValueError, match="need the model's data"):
+        basis_with_fields(basis, "data", rbm.visible, None)
+    with pytest.raises(ValueError, match="unknown fields"):
+        basis_with_fields(basis, "hidden", rbm.visible)
+
+
+@pytest.mark.parametrize("kinds", [("binary", "binary"), ("spin", "spin"), ("potts", "binary")])
+def test_the_rbm_of_a_full_basis_is_the_model_and_a_random_like_one_keeps_the_fields(kinds):
+    from rbm_explorer.analysis.spectra.interactive import rbm_of_basis, rbm_with_parameters
+
+    rbm = tiny_rbm(*kinds, seed=5)
+    again = rbm_of_basis(rbm, ReciprocalBasis.from_rbm(rbm))
+    np.testing.assert_allclose(again.weight_matrix, rbm.weight_matrix, atol=1e-10)
+    np.testing.assert_allclose(again.visible.feature_fields, rbm.visible.feature_fields)
+    other = rbm_with_parameters(rbm, np.zeros_like(rbm.weight_matrix))
+    assert other.weights.shape == rbm.weights.shape and not other.weight_matrix.any()
+    with pytest.raises(ValueError, match="the model needs"):
+        rbm_with_parameters(rbm, np.zeros((2, 2)))
+
+
+def test_snapshots_of_a_bundled_file_give_bases_and_rbms_where_their_full_w_was_kept():
+    from rbm_explorer.analysis.spectra import snapshot_basis
+    from rbm_explorer.analysis.spectra.interactive import snapshot_choices, snapshot_rbm, weight_scale
+    from rbm_explorer.catalog import catalog
+
+    model = next(e for e in catalog(include_user=False) if e.name == "mnist01_none").load()
+    choices = snapshot_choices(model)
+    assert list(choices.values())[-1] is None and "(the model)" in list(choices)[-1]
+    history = model.weight_history()
+    for label, epoch in choices.items():
+        basis = snapshot_basis(model, epoch)
+        rbm = snapshot_rbm(model, epoch)
+        full = epoch is None or history.snapshot(epoch).weights is not None
+        assert (rbm is not None) == full and ("top modes" in label) == (not full)
+        assert basis.n_modes == (400 if full else len(history.snapshot(epoch).modes.singular_values))
+    assert weight_scale(model) == (0.01, "the training metadata")
+
+
+def test_the_spectrum_of_a_history_is_binned_once_and_mp_expects_every_value():
+    from rbm_explorer.analysis.spectra import log_bins
+    from rbm_explorer.analysis.spectra.interactive import history_lines, mp_expected_counts, spectrum_counts
+
+    rng = np.random.default_rng(0)
+    n, m, sigma = 300, 120, 0.02
+    values = np.stack([np.linalg.svd(sigma * rng.standard_normal((n, m)), compute_uv=False) * (1 + e)
+                       for e in range(3)])
+    edges = log_bins(values.reshape(-1), n, m, sigma)
+    counts = spectrum_counts(values, edges)
+    assert counts.shape == (3, len(edges) - 1) and np.all(counts.sum(axis=1) == m)
+    expected = mp_expected_counts(edges, n, m, sigma)
+    assert abs(expected.sum() - m) < 1e-6
+    assert np.abs(counts[0] - expected).sum() < 0.25 * m  # the first row is a random matrix
+    lines = history_lines(values, top=10)
+    assert lines["top"].shape == (3, 10) and np.all(lines["rest_high"] <= lines["top"][:, -1])
+
+
+def test_the_rotation_changes_only_what_it_rotates():
+    from rbm_explorer.analysis.spectra.interactive import rotation_hidden_states, rotation_samples
+
+    rbm = tiny_rbm("binary", "binary", seed=6, n_visible=12, n_hidden=6, weight_scale=2.0)
+    hidden = rotation_hidden_states(rbm, None, count=20, seed=0, sweeps=20)
+    assert hidden.shape == (20, 6)
+    before, after = rotation_samples(rbm, hidden, 3, 0.0, "top", seed=1)
+    assert np.array_equal(before, after)  # the same random numbers: no rotation, the same pictures
+    before, after = rotation_samples(rbm, hidden, 3, np.pi / 2, "orthogonal", seed=1)
+    assert before.shape == after.shape == (20, 12) and not np.array_equal(before, after)
+
+
+def test_one_step_runs_once_on_a_runner_and_keeps_its_result_or_its_words():
+    from rbm_explorer.analysis.spectra.interactive import OneStep
+    from rbm_explorer.live import Runner, ThreadPerRunner
+
+    calls = []
+
+    def work(x):
+        calls.append(x)
+        return 2 * x
+
+    runner = Runner(OneStep(work, 21), policy=ThreadPerRunner()).start()
+    snap = runner.wait_until(lambda s: s.done, 30, what="the work")
+    assert snap.result == 42 and snap.error is None and calls == [21]
+    assert runner.stop(10)
+
+    def fails():
+        raise ValueError("no data for that")
+
+    runner = Runner(OneStep(fails), policy=ThreadPerRunner()).start()
+    snap = runner.wait_until(lambda s: s.done, 30, what="the failure")
+    assert snap.error == "no data for that" and snap.result is None
+    runner.stop(10)
+
+
+def test_free_energy_curves_name_the_snapshots_without_projections():
+    from rbm_explorer.analysis.spectra.interactive import free_energy_curves
+    from rbm_explorer.catalog import catalog
+
+    entries = {e.name: e for e in catalog(include_user=False)}
+    curves, missing = free_energy_curves(entries["mnist01_none"].load().weight_history())
+    assert [c["epoch"] for c in curves] == entries["mnist01_none"].load().weight_history().mode_epochs and not missing
+    assert all(c["wells"] >= 1 and len(c["x"]) == len(c["free_energy"]) for c in curves)
+    curves, missing = free_energy_curves(entries["ising16_beta0.44_none"].load().weight_history())
+    assert curves == [] and missing == [0, 400]

@@ -149,6 +149,14 @@ PAGES: dict[str, Page] = {page.slug: page for page in (  # sidebar order
     Page("models", "Models", "rbm_explorer.app.models_page:build_models_page",
          "Open, upload and inspect model files: units, constraint, released units, metrics and the weight "
          "pictures of the hidden units (Fernandez-de-Cossio-Diaz, Cocco and Monasson 2023, Figs. 3, 8)."),
+    Page("spectrum", "Spectrum", "rbm_explorer.app.spectrum_page:build_spectrum_page",
+         "The singular values of W against the Marchenko–Pastur law of a random matrix, over the training "
+         "history, and what rotating the eigenvectors does to samples (Toledo-Marin, Maiti, Fox and Melko 2025, "
+         "Figs. 3, 6)."),
+    Page("landscape", "Landscape", "rbm_explorer.app.landscape_page:build_landscape_page",
+         "The energy of each mode in reciprocal space with its saddle, the test data and live Gibbs chains on it, "
+         "a random RBM beside the trained one, and the free energy along the top mode (Toledo-Marin, Maiti, Fox "
+         "and Melko 2025, Figs. 2, 7, 8)."),
 )}
 
 
