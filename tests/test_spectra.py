@@ -140,7 +140,9 @@ def test_oriented_svd_reconstructs_w_with_non_negative_column_sums():
     np.testing.assert_allclose(u * s @ v.T, w, atol=1e-12)
     assert np.all(u.sum(axis=0) >= 0)
     u3, s3, v3 = oriented_svd(w, 3)
-    np.testing.assert_allclose(u3, u[:, :3]) and np.testing.assert_allclose(s3, s[:3])
+    np.testing.assert_allclose(u3, u[:, :3])
+    np.testing.assert_allclose(s3, s[:3])
+    np.testing.assert_allclose(v3, v[:, :3])
 
 
 def test_reciprocal_variables_of_uniform_binary_states_are_nearly_gaussian():
@@ -336,7 +338,7 @@ def test_other_fields_keep_the_modes_and_move_the_saddle_as_from_rbm_does():
         assert moved.fields == fields and np.array_equal(moved.u, basis.u)
         np.testing.assert_allclose(moved.saddles().x, direct.saddles().x, atol=1e-10)
         np.testing.assert_allclose(moved.saddles().y, direct.saddles().y, atol=1e-10)
-    with pytest.raises(ValueError, match="need the model's data"):
+    with pytest.raises(ValueError, match="need the data"):
         basis_with_fields(basis, "data", rbm.visible, None)
     with pytest.raises(ValueError, match="unknown fields"):
         basis_with_fields(basis, "hidden", rbm.visible)
@@ -376,7 +378,8 @@ def test_snapshots_of_a_bundled_file_give_bases_and_rbms_where_their_full_w_was_
 
 def test_the_spectrum_of_a_history_is_binned_once_and_mp_expects_every_value():
     from rbm_explorer.analysis.spectra import log_bins
-    from rbm_explorer.analysis.spectra.interactive import history_lines, mp_expected_counts, spectrum_counts
+    from rbm_explorer.analysis.spectra.interactive import history_lines, spectrum_counts
+    from rbm_explorer.analysis.spectra.marchenko_pastur import mp_expected_counts
 
     rng = np.random.default_rng(0)
     n, m, sigma = 300, 120, 0.02

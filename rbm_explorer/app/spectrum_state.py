@@ -19,9 +19,9 @@ import numpy as np
 import param
 
 from rbm_explorer.analysis.spectra import log_bins, mp_edges, weight_shape_note
-from rbm_explorer.analysis.spectra.interactive import (history_lines, history_values, mp_expected_counts,
-                                                       rotation_hidden_states, rotation_samples, spectrum_counts,
-                                                       weight_scale)
+from rbm_explorer.analysis.spectra.interactive import (history_lines, history_values, rotation_hidden_states,
+                                                       rotation_samples, spectrum_counts, weight_scale)
+from rbm_explorer.analysis.spectra.marchenko_pastur import mp_expected_counts
 from rbm_explorer.app.session_state import SessionState
 from rbm_explorer.app.spectrum_common import BackgroundJob, first_model, load_model_file, model_choices
 from rbm_explorer.catalog import CURRENT, resolve_owner

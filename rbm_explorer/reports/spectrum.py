@@ -73,11 +73,11 @@ def gibbs_samples(rbm, chains: int, sweeps: int, seed, progress=None):
     return engine.state.v.astype(np.float64), engine.state.h.astype(np.float64)
 
 
-def landscape_rows(model_file, fields: str, data, samples, sigma_w: float, seed=0, modes=None):
-    """[("random RBM", views), ("trained", views)] for one choice of fields: the views of ``modes_to_show``."""
+def landscape_rows(model_file, fields: str, data, samples, random, seed=0, modes=None):
+    """[("random RBM", views), ("trained", views)] for one choice of fields, ``random`` the untrained RBM of
+    the same shape: the views of ``modes_to_show``."""
     rbm = model_file.rbm
     features = None if data is None else rbm.visible.features(data)
-    random = random_like(rbm, sigma_w, seed)
     rows = []
     for name, model in (("random RBM", random), ("trained", rbm)):
         basis = ReciprocalBasis.from_rbm(model, fields=fields, data=data)
@@ -154,7 +154,7 @@ def write_spectrum_files(model_file, out_dir, *, sigma_w: float | None = None, c
         if fields == "data" and data is None:
             files.skipped["landscape_data_fields.png"] = "the model's dataset is not available"
             continue
-        rows = landscape_rows(model_file, fields, data, samples, sigma or DEFAULT_SIGMA_W, seed)
+        rows = landscape_rows(model_file, fields, data, samples, random, seed)
         files.figures.append(write_landscape_plot(
             out / f"landscape_{fields}_fields.png", rows, labels=labels, class_names=class_names,
             heading=f"{name}: E_k(x_k, y_k) with {FIELD_LABELS[fields]}"))

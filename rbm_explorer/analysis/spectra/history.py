@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rbm_explorer.analysis.spectra.marchenko_pastur import count_above_edge, mp_edges
-from rbm_explorer.analysis.spectra.reciprocal import ReciprocalBasis, check_bilinear
+from rbm_explorer.analysis.spectra.reciprocal import ReciprocalBasis, check_bilinear, chosen_fields
 from rbm_explorer.analysis.spectra.symmetry import rotation_js_divergence
 from rbm_explorer.io.weight_history import singular_values
 
@@ -80,13 +80,7 @@ def snapshot_basis(model_file, epoch: int | None = None, fields: str = "model", 
     g = snap.visible_fields if snap.visible_fields is not None else np.zeros(rbm.visible.n_features)
     theta = snap.hidden_fields if snap.hidden_fields is not None else np.zeros(rbm.n_hidden)
     label = fields if snap.visible_fields is not None or fields != "model" else "zero"
-    if fields == "zero":
-        g, theta = np.zeros_like(g), np.zeros_like(theta)
-    elif fields == "data":
-        if data is None:
-            raise ValueError("data-frequency fields need the data")
-        g = rbm.visible.fields_from_mean(rbm.visible.features(np.asarray(data)).mean(axis=0)).reshape(-1)
-        theta = np.zeros_like(theta)
+    g, theta = chosen_fields(fields, g, theta, rbm.visible, data)
     if snap.weights is not None:
         return ReciprocalBasis.from_parts(snap.weights, g, theta, fields=label)
     return ReciprocalBasis.from_modes(snap.modes, g, theta, fields=label)

@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from rbm_explorer.analysis.spectra.free_energy import projection_free_energy, well_count
-from rbm_explorer.analysis.spectra.marchenko_pastur import mp_cdf
-from rbm_explorer.analysis.spectra.reciprocal import FIELD_CHOICES, ReciprocalBasis
+from rbm_explorer.analysis.spectra.reciprocal import ReciprocalBasis, chosen_fields
 from rbm_explorer.analysis.spectra.symmetry import resample_visible, rotate_eigenvectors
 from rbm_explorer.rbm import RBM
 
@@ -84,11 +83,6 @@ def spectrum_counts(values, edges) -> np.ndarray:
     return np.stack([np.histogram(row, edges)[0] for row in values])
 
 
-def mp_expected_counts(edges, n: int, m: int, sigma_w: float) -> np.ndarray:
-    """How many of the min(N, M) singular values of a random N x M matrix of scale σ_W fall in each bin."""
-    return min(int(n), int(m)) * np.diff(mp_cdf(np.asarray(edges, np.float64), n, m, sigma_w))
-
-
 def history_lines(values, top: int = HISTORY_LINES) -> dict:
     """The history drawn as lines: ``top`` (epochs x k, the largest k ≤ ``top`` values) and the band of the
     others, ``rest_low`` and ``rest_high`` per epoch (empty arrays when every value is a line)."""
@@ -131,19 +125,9 @@ def basis_with_fields(basis: ReciprocalBasis, fields: str, visible, data=None) -
     from the frequencies of ``data`` (natural states of the ``visible`` layer) with zero hidden fields
     (``"data"``), as ``ReciprocalBasis.from_rbm`` sets them. The modes are W's, so no SVD is done again: only
     α = Uᵀg and β = Vᵀθ, and with them the saddles, change."""
-    if fields not in FIELD_CHOICES:
-        raise ValueError(f"unknown fields {fields!r}; choose one of {', '.join(FIELD_CHOICES)}")
-    if fields == "model":
-        return basis
-    if fields == "zero":
-        g = np.zeros_like(basis.visible_fields)
-    else:
-        if data is None or len(data) == 0:
-            raise ValueError("data-frequency fields need the model's data, and this model's data are not available")
-        mean = visible.features(np.asarray(data)).mean(axis=0)
-        g = np.asarray(visible.fields_from_mean(mean), np.float64).reshape(-1)
-    return dataclasses.replace(basis, visible_fields=g, hidden_fields=np.zeros_like(basis.hidden_fields),
-                               fields=fields)
+    g, theta = chosen_fields(fields, basis.visible_fields, basis.hidden_fields, visible, data)
+    return basis if fields == "model" else dataclasses.replace(basis, visible_fields=g, hidden_fields=theta,
+                                                               fields=fields)
 
 
 def rbm_with_parameters(rbm, weight_matrix, visible_fields=None, hidden_fields=None) -> RBM:

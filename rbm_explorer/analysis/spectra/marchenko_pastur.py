@@ -81,5 +81,10 @@ def spectrum_histogram(values, n: int, m: int, sigma_w: float | None, bins: int 
     values = np.asarray(values, dtype=np.float64)
     edges = log_bins(values, n, m, sigma_w, bins)
     counts, _ = np.histogram(values, edges)
-    expected = None if sigma_w is None else len(values) * np.diff(mp_cdf(edges, n, m, sigma_w))
+    expected = None if sigma_w is None else mp_expected_counts(edges, n, m, sigma_w)
     return edges, counts, expected
+
+
+def mp_expected_counts(edges, n: int, m: int, sigma_w: float) -> np.ndarray:
+    """How many of the min(N, M) singular values of a random N x M matrix of scale σ_W fall in each bin."""
+    return min(int(n), int(m)) * np.diff(mp_cdf(np.asarray(edges, np.float64), n, m, sigma_w))

@@ -28,6 +28,23 @@ FIELD_LABELS = {"model": "the model's own fields", "zero": "zero fields",
                 "data": "visible fields from the data frequencies, zero hidden fields"}
 
 
+def chosen_fields(fields: str, visible_fields, hidden_fields, visible, data=None) -> tuple[np.ndarray, np.ndarray]:
+    """(g, θ) for one of ``FIELD_CHOICES``: the given ones (``"model"``), zeros (``"zero"``), or visible fields
+    from the frequencies of ``data`` (natural states of the layer ``visible``) with zero hidden fields
+    (``"data"``). The one place the three choices are made, for models, snapshots and bases alike."""
+    if fields not in FIELD_CHOICES:
+        raise ValueError(f"unknown fields {fields!r}; choose one of {', '.join(FIELD_CHOICES)}")
+    g, theta = np.asarray(visible_fields, np.float64).reshape(-1), np.asarray(hidden_fields, np.float64)
+    if fields == "zero":
+        return np.zeros_like(g), np.zeros_like(theta)
+    if fields == "data":
+        if data is None or len(data) == 0:
+            raise ValueError("data-frequency fields need the data (the model's data are not available)")
+        mean = visible.features(np.asarray(data)).mean(axis=0)
+        return np.asarray(visible.fields_from_mean(mean), np.float64).reshape(-1), np.zeros_like(theta)
+    return g, theta
+
+
 def _finite(name: str, value) -> np.ndarray:
     value = np.asarray(value, dtype=np.float64)
     if not np.all(np.isfinite(value)):
@@ -73,6 +90,15 @@ def oriented_svd(weights, top: int | None = None) -> tuple[np.ndarray, np.ndarra
     return u * signs, s, v * signs
 
 
+def _checked_fields(visible_fields, hidden_fields, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fields as finite float64 vectors of n and m entries (zeros where None)."""
+    g = np.zeros(n) if visible_fields is None else _finite("the visible fields", visible_fields).reshape(-1)
+    theta = np.zeros(m) if hidden_fields is None else _finite("the hidden fields", hidden_fields).reshape(-1)
+    if g.shape != (n,) or theta.shape != (m,):
+        raise ValueError(f"the fields have {g.size} and {theta.size} entries; the weights need {n} and {m}")
+    return g, theta
+
+
 @dataclass(frozen=True)
 class Saddles:
     """The saddle of each mode's energy: position (x*, y*), energy E*, and the Hessian's eigenvalues ±σ_k."""
@@ -102,21 +128,13 @@ class ReciprocalBasis:
                    fields: str = "model") -> "ReciprocalBasis":
         """From W (features x hidden) and the fields (zeros when None)."""
         u, s, v = oriented_svd(weights, top)
-        n, m = u.shape[0], v.shape[0]
-        g = np.zeros(n) if visible_fields is None else _finite("the visible fields", visible_fields).reshape(-1)
-        theta = np.zeros(m) if hidden_fields is None else _finite("the hidden fields", hidden_fields).reshape(-1)
-        if g.shape != (n,) or theta.shape != (m,):
-            raise ValueError(f"the fields have {g.size} and {theta.size} entries; the weights need {n} and {m}")
-        return cls(u, s, v, g, theta, fields)
+        return cls(u, s, v, *_checked_fields(visible_fields, hidden_fields, u.shape[0], v.shape[0]), fields)
 
     @classmethod
     def from_modes(cls, modes, visible_fields=None, hidden_fields=None, fields: str = "model") -> "ReciprocalBasis":
         """From a snapshot's top singular triplets (``io.weight_history.Modes``) and its fields."""
         u, s, v = (np.asarray(a, np.float64) for a in (modes.u, modes.singular_values, modes.v))
-        n, m = u.shape[0], v.shape[0]
-        g = np.zeros(n) if visible_fields is None else _finite("the visible fields", visible_fields).reshape(-1)
-        theta = np.zeros(m) if hidden_fields is None else _finite("the hidden fields", hidden_fields).reshape(-1)
-        return cls(u, s, v, g, theta, fields)
+        return cls(u, s, v, *_checked_fields(visible_fields, hidden_fields, u.shape[0], v.shape[0]), fields)
 
     @classmethod
     def from_rbm(cls, rbm, fields: str = "model", data=None, top: int | None = None) -> "ReciprocalBasis":
@@ -124,16 +142,7 @@ class ReciprocalBasis:
         set from the frequencies of ``data`` (natural visible states) and zero hidden fields (``"data"``): the
         three places a saddle can sit (the project's notes on Toledo-Marin et al. 2025, Fig. 2)."""
         check_bilinear(rbm)
-        if fields not in FIELD_CHOICES:
-            raise ValueError(f"unknown fields {fields!r}; choose one of {', '.join(FIELD_CHOICES)}")
-        g, theta = rbm.visible.feature_fields, rbm.hidden.fields
-        if fields == "zero":
-            g, theta = np.zeros_like(g), np.zeros_like(theta)
-        elif fields == "data":
-            if data is None:
-                raise ValueError("data-frequency fields need the data")
-            mean = rbm.visible.features(np.asarray(data)).mean(axis=0)
-            g, theta = rbm.visible.fields_from_mean(mean).reshape(-1), np.zeros_like(theta)
+        g, theta = chosen_fields(fields, rbm.visible.feature_fields, rbm.hidden.fields, rbm.visible, data)
         return cls.from_parts(rbm.weight_matrix, g, theta, top=top, fields=fields)
 
     @property
